@@ -1,0 +1,60 @@
+"""pytest-prod-defaults: documented production defaults of a FastAPI (or any
+ASGI) service, checked as pytest items.
+
+Importing this package stays cheap: the public names below load their
+modules on first use, so the pytest entry point costs nothing when the
+plugin is installed but not asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "BaseKind": "checks",
+    "Check": "checks",
+    "CheckKind": "checks",
+    "DocumentedHeader": "checks",
+    "Drift": "checks",
+    "Finding": "checks",
+    "NotApplicable": "checks",
+    "TargetUnavailable": "checks",
+    "Undocumented": "checks",
+    "Entry": "model",
+    "Manifest": "manifest",
+    "ManifestError": "manifest",
+    "load_manifest": "manifest",
+    "ProbeRequest": "target",
+    "ProbeResponse": "target",
+    "Target": "target",
+    "hookimpl": "hookspecs",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from .checks import (
+        BaseKind,
+        Check,
+        CheckKind,
+        DocumentedHeader,
+        Drift,
+        Finding,
+        NotApplicable,
+        TargetUnavailable,
+        Undocumented,
+    )
+    from .hookspecs import hookimpl
+    from .manifest import Manifest, ManifestError, load_manifest
+    from .model import Entry
+    from .target import ProbeRequest, ProbeResponse, Target
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_prod_defaults' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -1,0 +1,134 @@
+"""What a check kind is, and what running one of its checks can end in.
+
+Nothing here knows pytest: the pytest items and the command line both run
+:class:`Check` objects and read the exceptions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
+    from .model import Entry
+    from .target import Target
+
+
+class Drift(Exception):
+    """A documented default does not hold. The first line of the report is
+    ``<what>: documented <documented>, live <live>``."""
+
+    def __init__(self, what: str, documented: str, live: str, detail: str | None = None):
+        super().__init__(what, documented, live, detail)
+        self.what = what
+        self.documented = documented
+        self.live = live
+        self.detail = detail
+
+    def headline(self) -> str:
+        line = f"{self.what}: documented {self.documented}, live {self.live}"
+        return f"{line} ({self.detail})" if self.detail else line
+
+
+class TargetUnavailable(Exception):
+    """The check could not reach what it inspects: the app did not import,
+    start, or answer in time. The message is the cause in a line or two."""
+
+
+class NotApplicable(Exception):
+    """The check cannot run against this target (a plain ASGI app has no
+    middleware list, a URL has no app object): reported as skipped."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something live that the manifest does not mention (a ``warn`` policy
+    reports these instead of failing)."""
+
+    what: str
+    items: tuple[str, ...]
+
+
+class Undocumented(Exception):
+    """Something live is not in the manifest; raised under the ``fail`` policy."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding)
+        self.finding = finding
+
+
+@dataclass(frozen=True)
+class Check:
+    """One documented default, checked on its own: one pytest item.
+
+    ``run`` raises :class:`Drift`, :class:`TargetUnavailable`,
+    :class:`NotApplicable` or :class:`Undocumented`; it returns the findings
+    a ``warn`` policy reports (usually none).
+    """
+
+    kind: str
+    name: str
+    detail: str | None
+    entry: Entry
+    run: Callable[[Target], Iterable[Finding] | None] = field(compare=False)
+    line: int | None = None
+    """Manifest line of this check when it is not the entry's own
+    (one key of ``[settings]``)."""
+
+    @property
+    def id(self) -> str:
+        """``<kind>:<name>[<detail>]``: the pytest item name."""
+        base = f"{self.kind}:{self.name}"
+        return f"{base}[{self.detail}]" if self.detail is not None else base
+
+
+@dataclass(frozen=True)
+class DocumentedHeader:
+    """A response header a manifest entry accounts for.
+
+    ``paths`` limits it to those request paths (``None``: every path);
+    ``cookie`` names one cookie, for ``Set-Cookie``.
+    """
+
+    name: str
+    paths: frozenset[str] | None = None
+    cookie: str | None = None
+
+
+@runtime_checkable
+class CheckKind(Protocol):
+    """A kind of documented default, e.g. ``[[header]]``.
+
+    ``key`` is its manifest table; ``many`` says whether it is an array of
+    tables (``[[header]]``) or a single table (``[settings]``); ``model`` is
+    the pydantic model of one entry, a subclass of
+    :class:`pytest_prod_defaults.Entry`.
+    """
+
+    key: str
+    many: bool
+    model: type[Entry]
+
+    def checks(self, entry: Any, manifest: Manifest) -> Iterable[Check]:
+        """The checks of one entry, in a fixed order (never from probing)."""
+        ...
+
+
+class BaseKind:
+    """Optional helpers a kind may inherit: default no-op answers to the
+    questions the undocumented-headers check asks every kind."""
+
+    key: ClassVar[str]
+    many: ClassVar[bool] = True
+    model: ClassVar[type[Entry]]
+
+    def probed_paths(self, entry: Any, manifest: Manifest) -> Iterable[str]:
+        """Paths this entry requests with a plain GET (undocumented headers
+        are looked for on these)."""
+        return ()
+
+    def documented_headers(self, entry: Any, manifest: Manifest) -> Iterable[DocumentedHeader]:
+        """Response headers this entry accounts for."""
+        return ()

@@ -1,0 +1,122 @@
+"""The pytest side: one item per check, failures rendered for a CI log.
+
+Imported only under ``--check-defaults``."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checks import Check, Drift, Finding, NotApplicable, TargetUnavailable, Undocumented
+from .explain import explain, waiver_expired
+from .manifest import ManifestError
+from .registry import KindError, builtin_kind_modules, ordered_kinds
+from .runner import DefaultsRun
+
+
+class UndocumentedDefaultWarning(pytest.PytestWarning):
+    """Something live is not in the manifest, under a ``warn`` policy."""
+
+
+class DefaultsSession:
+    """Plugin object holding one run: registered under ``--check-defaults``."""
+
+    def __init__(self, config: pytest.Config, run: DefaultsRun) -> None:
+        self.config = config
+        self.run = run
+        self.findings: list[tuple[str, Finding]] = []
+
+    @classmethod
+    def start(cls, config: pytest.Config, path: Path) -> DefaultsSession:
+        manager = config.pluginmanager
+        for module in builtin_kind_modules():
+            if not manager.is_registered(module):
+                manager.register(module, f"prod_defaults.{module.__name__.rsplit('.', 1)[1]}")
+        try:
+            kinds = ordered_kinds(config.hook.pytest_prod_defaults_kinds())
+        except KindError as exc:
+            raise pytest.UsageError(f"pytest-prod-defaults: {exc}") from None
+        overrides: dict[str, Any] = {}
+        if config.getoption("defaults_url"):
+            overrides = {"mode": "url", "base_url": config.getoption("defaults_url")}
+        if config.getoption("defaults_mode"):
+            overrides["mode"] = config.getoption("defaults_mode")
+        try:
+            run = DefaultsRun.open(_display_path(config, path), kinds, overrides)
+        except ManifestError as exc:
+            raise pytest.UsageError(f"unusable defaults manifest:\n{exc}") from None
+        return cls(config, run)
+
+    def close(self) -> None:
+        self.run.close()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        # Prepended before -k, -m and --lf filter the list, so they apply to
+        # these items as to any other.
+        manifest_file = DefaultsFile.from_parent(session, path=self.run.manifest.path.resolve(), defaults=self)
+        items[:0] = list(manifest_file.collect())
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.findings:
+            return
+        terminalreporter.section("undocumented production defaults (warn)")
+        for check_id, finding in self.findings:
+            terminalreporter.line(f"{check_id}: {finding.what}: {', '.join(finding.items)}")
+
+
+def _display_path(config: pytest.Config, path: Path) -> Path:
+    """The manifest path relative to the invocation folder when under it, so
+    failures read ``defaults.toml:12``."""
+    try:
+        return path.resolve().relative_to(Path(config.invocation_params.dir).resolve())
+    except ValueError:
+        return path
+
+
+class DefaultsFile(pytest.File):
+    def __init__(self, *, defaults: DefaultsSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.defaults = defaults
+
+    def collect(self) -> list[DefaultItem]:
+        return [
+            DefaultItem.from_parent(self, name=check.id, check=check, defaults=self.defaults)
+            for check in self.defaults.run.checks()
+        ]
+
+
+class DefaultItem(pytest.Item):
+    def __init__(self, *, check: Check, defaults: DefaultsSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.defaults = defaults
+        self.user_properties.append(("kind", check.kind))
+
+    def setup(self) -> None:
+        entry = self.check.entry
+        if entry.skip and not waiver_expired(self.check):
+            reason = entry.skip if entry.until is None else f"{entry.skip} (waived until {entry.until})"
+            pytest.skip(reason)
+
+    def runtest(self) -> None:
+        try:
+            findings = self.check.run(self.defaults.run.target)
+        except NotApplicable as exc:
+            pytest.skip(str(exc))
+        for finding in findings or ():
+            self.defaults.findings.append((self.check.id, finding))
+            warnings.warn(UndocumentedDefaultWarning(f"{finding.what}: {', '.join(finding.items)}"), stacklevel=1)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, (Drift, TargetUnavailable, Undocumented)):
+            return explain(self.defaults.run.manifest, self.check, excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.check.line or self.check.entry.line
+        return self.path, (line - 1 if line else None), self.name
+

@@ -1,0 +1,106 @@
+"""``[[header]]``: a response header equals, contains, matches, or is absent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import partial
+
+from pydantic import model_validator
+
+from ..checks import BaseKind, Check, DocumentedHeader, Drift
+from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import Entry, Regex, UrlPath
+from ..target import ProbeRequest, Target
+
+REDACTED_HEADERS = frozenset({"set-cookie", "authorization", "cookie", "proxy-authorization"})
+MATCHERS = ("equals", "contains", "matches", "absent")
+
+
+class HeaderEntry(Entry):
+    name: str
+    equals: str | None = None
+    contains: list[str] | None = None
+    matches: Regex | None = None
+    absent: bool | None = None
+    paths: list[UrlPath] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _contains_may_be_one_string(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("contains"), str):
+            data = {**data, "contains": [data["contains"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one_matcher(self) -> HeaderEntry:
+        given = [m for m in MATCHERS if getattr(self, m) not in (None, False)]
+        if self.absent is False:
+            raise ValueError("absent = false says nothing; use equals, contains or matches")
+        if len(given) != 1:
+            listed = " and ".join(given) if given else "none"
+            raise ValueError(f"a header entry needs exactly one of equals, contains, matches, absent = true (got {listed})")
+        return self
+
+    def documented(self) -> str:
+        if self.absent:
+            return "absent"
+        if self.equals is not None:
+            return repr(self.equals)
+        if self.contains is not None:
+            return "containing " + ", ".join(repr(c) for c in self.contains)
+        return f"matching {self.matches!r}"
+
+
+def show_value(name: str, value: str) -> str:
+    """A live header value as it may appear in a report: never a secret."""
+    return "<redacted>" if name.lower() in REDACTED_HEADERS else repr(value)
+
+
+def check_header(entry: HeaderEntry, path: str, target: Target) -> None:
+    response = target.response(ProbeRequest(path))
+    values = response.values(entry.name)
+    what = f"header {entry.name} on {path}"
+    status = f"GET {path} answered {response.status}"
+    if entry.absent:
+        if values:
+            raise Drift(what, "absent", show_value(entry.name, values[0]), status)
+        return
+    if not values:
+        raise Drift(what, entry.documented(), "missing", status)
+    for value in values:
+        if entry.equals is not None:
+            holds = value.strip() == entry.equals.strip()
+        elif entry.contains is not None:
+            holds = all(part in value for part in entry.contains)
+        else:
+            assert entry.matches is not None
+            holds = re.fullmatch(entry.matches, value) is not None
+        if not holds:
+            detail = status if len(values) == 1 else f"{status}; sent {len(values)} times, each value is checked"
+            raise Drift(what, entry.documented(), show_value(entry.name, value), detail)
+
+
+class HeaderKind(BaseKind):
+    key = "header"
+    many = True
+    model = HeaderEntry
+
+    def paths(self, entry: HeaderEntry, manifest: Manifest) -> list[str]:
+        return list(entry.paths if entry.paths is not None else manifest.target.paths)
+
+    def checks(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[Check]:
+        for path in self.paths(entry, manifest):
+            yield Check("header", entry.name, path, entry, partial(check_header, entry, path))
+
+    def probed_paths(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[str]:
+        return self.paths(entry, manifest)
+
+    def documented_headers(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[DocumentedHeader]:
+        return [DocumentedHeader(entry.name.lower())]
+
+
+@hookimpl
+def pytest_prod_defaults_kinds() -> list[HeaderKind]:
+    return [HeaderKind()]

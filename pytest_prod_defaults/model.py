@@ -1,0 +1,130 @@
+"""The manifest's shared models: the people-facing fields every entry carries,
+``[service]`` and ``[target]``. Each check kind defines its own entry model
+(subclassing :class:`Entry`) in its own module."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
+
+from .sizes import parse_size
+
+
+def _leading_slash(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError(f"a path starts with '/' (got {path!r})")
+    return path
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+UrlPath = Annotated[str, AfterValidator(_leading_slash)]
+"""A request path (with optional query string) starting with ``/``."""
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+"""Bytes, written as an integer or as a string with a unit (``"1 MiB"``)."""
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+Regex = Annotated[str, AfterValidator(_compiles)]
+Policy = Literal["fail", "warn", "off"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class Entry(Strict):
+    """Fields every manifest entry carries: it is documentation first."""
+
+    name: str | None = None
+    why: str | None = None
+    owner: str | None = None
+    rollback: str | None = None
+    docs: str | None = None
+    skip: str | None = None
+    until: datetime.date | None = None
+
+    _line: int | None = PrivateAttr(default=None)
+    _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _until_needs_skip(self) -> Entry:
+        if self.until is not None and self.skip is None:
+            raise ValueError("'until' dates a waiver: give 'skip' a reason too")
+        return self
+
+    @property
+    def line(self) -> int | None:
+        """1-based line of this entry in its manifest."""
+        return self._line
+
+    @property
+    def source(self) -> str | None:
+        """Path of the manifest file that defines this entry."""
+        return self._source
+
+    def display_name(self) -> str:
+        """The entry's ``name``, or the kind's sensible default."""
+        return self.name or self.default_name()
+
+    def default_name(self) -> str:
+        return "default"
+
+
+class Service(Strict):
+    name: str | None = None
+    owner: str | None = None
+    docs: str | None = None
+
+
+APP_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
+
+
+def _app_reference(value: str) -> str:
+    if not APP_REFERENCE.match(value):
+        raise ValueError(
+            f"{value!r} is not 'module:attribute' or 'module:factory()'"
+        )
+    return value
+
+
+AppReference = Annotated[str, AfterValidator(_app_reference)]
+
+
+class Target(Strict):
+    app: AppReference | None = None
+    app_dir: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    mode: Literal["asgi", "server", "url"] = "asgi"
+    base_url: str | None = None
+    host: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    paths: list[UrlPath] = Field(default_factory=lambda: ["/"])
+    timeout: float = Field(default=5.0, gt=0)
+    lifespan: Literal["auto", "on", "off"] = "auto"
+    uvicorn: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mode_has_what_it_needs(self) -> Target:
+        if self.mode in ("asgi", "server") and not self.app:
+            raise ValueError(f"mode = {self.mode!r} needs 'app = \"module:attribute\"'")
+        if self.mode == "url" and not self.base_url:
+            raise ValueError("mode = 'url' needs 'base_url' (or --defaults-url)")
+        if self.base_url is not None and not re.match(r"^https?://[^/\s]+", self.base_url):
+            raise ValueError(f"base_url {self.base_url!r} is not an http(s):// URL")
+        return self

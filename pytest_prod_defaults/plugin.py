@@ -1,0 +1,78 @@
+"""pytest entry point (``-p no:prod_defaults`` turns it off).
+
+Installed but not asked for, the plugin must cost nothing: this module
+imports the standard library and pytest only. Everything else loads inside
+the hooks, and only under ``--check-defaults``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .items import DefaultsSession
+
+SESSION_KEY = pytest.StashKey["DefaultsSession"]()
+MODES = ("asgi", "server", "url")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("prod-defaults", "production defaults (pytest-prod-defaults)")
+    group.addoption(
+        "--check-defaults",
+        action="store_true",
+        default=False,
+        help="check the documented production defaults in the manifest against the live app.",
+    )
+    group.addoption(
+        "--defaults-file",
+        metavar="PATH",
+        default=None,
+        help="the manifest (default: ini 'defaults_file', else defaults.toml in the rootdir).",
+    )
+    group.addoption(
+        "--defaults-mode",
+        choices=MODES,
+        default=None,
+        help="override [target].mode for this run: asgi (in-process), server (uvicorn on 127.0.0.1), url.",
+    )
+    group.addoption(
+        "--defaults-url",
+        metavar="URL",
+        default=None,
+        help="check a deployed service at URL (implies --defaults-mode=url).",
+    )
+    parser.addini("defaults_file", "path of the defaults manifest, relative to the rootdir", default="defaults.toml")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def manifest_path(config: pytest.Config) -> Path:
+    option = config.getoption("defaults_file")
+    if option:
+        return Path(config.invocation_params.dir, option)
+    return Path(config.rootpath, str(config.getini("defaults_file")))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("check_defaults"):
+        return
+    from .items import DefaultsSession
+
+    session = DefaultsSession.start(config, manifest_path(config))
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "prod_defaults_session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        session.close()
+        del config.stash[SESSION_KEY]

@@ -1,0 +1,303 @@
+"""The service under test: loads the app, starts it, and answers probes.
+
+One :class:`Target` per manifest per process. It imports the app lazily, on
+the first check that needs it, runs the app's lifespan once on a private
+event loop thread, and shares one response per distinct request between all
+checks (fifty header entries on ``/`` cost one GET). Probes are stateless:
+requests go straight to the transport, so no cookie jar carries a cookie from
+one response into another request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from .checks import NotApplicable, TargetUnavailable
+from .model import Target as TargetSpec
+
+T = TypeVar("T")
+BODY_LIMIT = 1024 * 1024
+"""Bytes of a response body kept for checks; the rest is read and dropped."""
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """One distinct request; equal requests share one response."""
+
+    path: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProbeResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    """(lower-case name, value) pairs, repeated headers kept apart."""
+    body: bytes = b""
+    elapsed: float = 0.0
+
+    def values(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive)."""
+        wanted = name.lower()
+        return [value for key, value in self.headers if key == wanted]
+
+    def first(self, name: str) -> str | None:
+        found = self.values(name)
+        return found[0] if found else None
+
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(key for key, _ in self.headers))
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ``, and put back what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def import_app(reference: str, root: Path, env: Mapping[str, str]) -> Any:
+    """Import ``module:attribute`` (or call ``module:factory()``) with
+    ``root`` on ``sys.path`` and ``env`` set; raise :class:`TargetUnavailable`
+    with the cause in one line."""
+    module_name, _, attribute = reference.partition(":")
+    call = attribute.endswith("()")
+    attribute = attribute.removesuffix("()")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    with environment(env):
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except Exception as exc:
+            raise TargetUnavailable(f"cannot import {module_name!r}: {_one_line(exc)}") from None
+        for part in attribute.split("."):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                raise TargetUnavailable(f"{reference}: {module_name!r} has no attribute {attribute!r}") from None
+        if call:
+            try:
+                obj = obj()
+            except Exception as exc:
+                raise TargetUnavailable(f"{reference} raised {_one_line(exc)}") from None
+    return obj
+
+
+class _LoopThread:
+    """An asyncio loop on a daemon thread; the synchronous checks submit
+    coroutines to it. The app's lifespan and transport live on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="prod-defaults-target", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Awaitable[T], timeout: float) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+@dataclass
+class Target:
+    """The service a manifest documents, as the checks see it."""
+
+    spec: TargetSpec
+    root: Path
+    _failure: str | None = None
+    _started: bool = False
+    _app: Any = None
+    _loop: _LoopThread | None = None
+    _transport: httpx.AsyncBaseTransport | None = None
+    _lifespan: Any = None
+    _base_url: str = "http://testserver"
+    _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    # -- start and stop -------------------------------------------------
+
+    def _start(self) -> None:
+        if self._started:
+            if self._failure:
+                raise TargetUnavailable(self._failure)
+            return
+        self._started = True
+        try:
+            self._start_transport()
+        except TargetUnavailable as exc:
+            self._failure = str(exc)
+            raise
+
+    def _app_root(self) -> Path:
+        return (self.root / self.spec.app_dir).resolve() if self.spec.app_dir else self.root
+
+    def _start_transport(self) -> None:
+        spec = self.spec
+        self._loop = _LoopThread()
+        if spec.mode == "url":
+            assert spec.base_url is not None
+            self._base_url = spec.base_url.rstrip("/")
+            self._transport = httpx.AsyncHTTPTransport()
+            return
+        assert spec.app is not None
+        self._app = import_app(spec.app, self._app_root(), spec.env)
+        if not callable(self._app):
+            raise TargetUnavailable(f"{spec.app} is a {type(self._app).__name__}, not an ASGI application")
+        with environment(spec.env):
+            app = self._run(self._start_lifespan(self._app), max(spec.timeout, 10.0) + 1, "app startup")
+        if spec.mode == "server":
+            from .server import start_server
+
+            self._base_url, stop = start_server(self._app, spec)
+            self._closers.append(stop)
+            self._transport = httpx.AsyncHTTPTransport()
+        else:
+            self._transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+
+    async def _start_lifespan(self, app: Any) -> Any:
+        if self.spec.lifespan == "off" or self.spec.mode == "server":
+            return app  # uvicorn runs the lifespan itself in server mode
+        from asgi_lifespan import LifespanManager, LifespanNotSupported
+
+        manager = LifespanManager(app, startup_timeout=max(self.spec.timeout, 10.0))
+        try:
+            await manager.__aenter__()
+        except LifespanNotSupported:
+            if self.spec.lifespan == "on":
+                raise TargetUnavailable("lifespan = 'on', but the app does not support the lifespan protocol") from None
+            return app
+        except TimeoutError:
+            raise TargetUnavailable("app startup (lifespan) did not complete in time") from None
+        except Exception as exc:
+            raise TargetUnavailable(f"app startup failed: {_one_line(exc)}") from None
+        self._lifespan = manager
+        return manager.app
+
+    def close(self) -> None:
+        """Shut the app down (lifespan, server) and stop the loop thread."""
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                closer()
+        self._closers.clear()
+        if self._loop is None:
+            return
+        if self._lifespan is not None:
+            with contextlib.suppress(BaseException):
+                self._loop.run(self._lifespan.__aexit__(None, None, None), 10)
+            self._lifespan = None
+        if self._transport is not None:
+            with contextlib.suppress(BaseException):
+                self._loop.run(self._transport.aclose(), 5)
+        self._loop.stop()
+        self._loop = None
+
+    def _run(self, coro: Awaitable[T], timeout: float, what: str) -> T:
+        assert self._loop is not None
+        try:
+            return self._loop.run(coro, timeout)
+        except (FutureTimeout, TimeoutError):
+            raise TargetUnavailable(f"{what} did not answer within {timeout:g} s") from None
+
+    # -- what the checks use --------------------------------------------
+
+    def app(self) -> Any:
+        """The application object, for settings and middleware checks."""
+        if self.spec.app is None:
+            raise NotApplicable(f"mode = {self.spec.mode!r} has no application object; give [target].app to inspect it")
+        if self._app is None:
+            if self.spec.mode == "url":
+                self._app = import_app(self.spec.app, self._app_root(), self.spec.env)
+            else:
+                self._start()
+        return self._app
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def response(self, request: ProbeRequest) -> ProbeResponse:
+        """The response to ``request``; one request per distinct request."""
+        cached = self._responses.get(request)
+        if cached is None:
+            cached = self._responses[request] = self.fetch(request)
+        return cached
+
+    def fetch(self, request: ProbeRequest, content: Callable[[], AsyncIterator[bytes]] | bytes | None = None) -> ProbeResponse:
+        """Send ``request`` now, uncached (latency samples, uploads)."""
+        self._start()
+        timeout = self.spec.timeout
+        what = f"{request.method} {request.path}"
+        return self._run(self._send(request, content, timeout), timeout + 2, what)
+
+    def build(self, request: ProbeRequest, content: Any = None) -> httpx.Request:
+        headers = dict(self.spec.headers)
+        if self.spec.host:
+            headers["Host"] = self.spec.host
+        headers.update(request.headers)
+        return httpx.Request(request.method, self._base_url + request.path, headers=headers, content=content)
+
+    async def _send(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
+        assert self._transport is not None
+        body = content() if callable(content) else content
+        outgoing = self.build(request, body)
+        started = time.perf_counter()
+
+        async def exchange() -> tuple[httpx.Response, bytes]:
+            response = await self._transport.handle_async_request(outgoing)  # type: ignore[union-attr]
+            kept = bytearray()
+            try:
+                async for chunk in response.aiter_raw():
+                    if len(kept) < BODY_LIMIT:
+                        kept += chunk[: BODY_LIMIT - len(kept)]
+            finally:
+                await response.aclose()
+            return response, bytes(kept)
+
+        try:
+            response, kept = await asyncio.wait_for(exchange(), timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise TargetUnavailable(
+                f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
+        elapsed = time.perf_counter() - started
+        headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
+        return ProbeResponse(response.status_code, headers, kept, elapsed)
