@@ -58,7 +58,12 @@ class DefaultsSession:
         # Prepended before -k, -m and --lf filter the list, so they apply to
         # these items as to any other.
         manifest_file = DefaultsFile.from_parent(session, path=self.run.manifest.path.resolve(), defaults=self)
-        items[:0] = list(manifest_file.collect())
+        collected = manifest_file.collect()
+        # The file is not under the collected paths, so report it as pytest
+        # does for the files it walks: the terminal counts items from this.
+        report = pytest.CollectReport(manifest_file.nodeid, "passed", None, collected)
+        session.ihook.pytest_collectreport(report=report)
+        items[:0] = collected
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.findings:
@@ -84,7 +89,11 @@ class DefaultsFile(pytest.File):
 
     def collect(self) -> list[DefaultItem]:
         return [
-            DefaultItem.from_parent(self, name=check.id, check=check, defaults=self.defaults)
+            # A string node id lets pytest parse the ``[detail]`` as it parses
+            # a parametrized test's, so --lf and xdist see the same ids.
+            DefaultItem.from_parent(
+                self, name=check.id, nodeid=f"{self.nodeid}::{check.id}", check=check, defaults=self.defaults
+            )
             for check in self.defaults.run.checks()
         ]
 
