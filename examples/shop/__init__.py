@@ -1,0 +1,1 @@
+"""A small shop API: the service examples/defaults.toml documents."""
