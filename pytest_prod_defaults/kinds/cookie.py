@@ -1,10 +1,206 @@
-"""`cookie`: not built yet."""
+"""``[[cookie]]``: a response sets a cookie, with its documented attributes."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, field_validator
+
+from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import Entry, UrlPath
+from ..set_cookie import SetCookie, cookies_named
+from ..target import ProbeRequest, ProbeResponse, Target
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_METHOD = re.compile(r"[A-Z]+")
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+SameSite = Annotated[Literal["strict", "lax", "none"], BeforeValidator(_lower)]
+HttpMethod = Annotated[str, BeforeValidator(_upper)]
+
+
+class CookieEntry(Entry):
+    name: str
+    path: UrlPath
+    method: HttpMethod = "GET"
+    secure: bool | None = None
+    http_only: bool | None = None
+    same_site: SameSite | None = None
+    max_age: int | None = None
+    domain: str | None = None
+    path_attr: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _cookie_name(cls, name: str) -> str:
+        if not _COOKIE_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a cookie name (letters, digits and !#$%&'*+-.^_`|~ only)")
+        return name
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, method: str) -> str:
+        if not _METHOD.fullmatch(method):
+            raise ValueError(f"{method!r} is not an HTTP method")
+        return method
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One documented attribute: its manifest key, its name in Set-Cookie,
+    how to show the documented value and how to read the live one."""
+
+    key: str
+    label: str
+    documented: Callable[[CookieEntry], str]
+    live: Callable[[SetCookie], str]
+    holds: Callable[[CookieEntry, SetCookie], bool]
+
+
+def _flag(present: bool) -> str:
+    return "present" if present else "absent"
+
+
+def _shown(value: str | None, absent: str = "absent") -> str:
+    if value is None:
+        return absent
+    return repr(value if len(value) <= 80 else value[:77] + "...")
+
+
+def _same_domain(documented: str, live: str | None) -> bool:
+    return live is not None and documented.lower().lstrip(".") == live.lower().lstrip(".")
+
+
+def _same_site_of(cookie: SetCookie) -> str:
+    return _shown(cookie.get("samesite"), "absent (browsers differ on the default)")
+
+
+def _max_age_of(cookie: SetCookie) -> str:
+    if cookie.max_age is not None:
+        return str(cookie.max_age)
+    if cookie.has("max-age"):
+        return f"{cookie.get('max-age')!r} (not a number, ignored by browsers)"
+    if cookie.has("expires"):
+        return "absent (Expires given instead)"
+    return "absent (a session cookie)"
+
+
+ATTRIBUTES = (
+    Attribute(
+        "secure",
+        "Secure",
+        lambda entry: _flag(bool(entry.secure)),
+        lambda cookie: _flag(cookie.has("secure")),
+        lambda entry, cookie: cookie.has("secure") == entry.secure,
+    ),
+    Attribute(
+        "http_only",
+        "HttpOnly",
+        lambda entry: _flag(bool(entry.http_only)),
+        lambda cookie: _flag(cookie.has("httponly")),
+        lambda entry, cookie: cookie.has("httponly") == entry.http_only,
+    ),
+    Attribute(
+        "same_site",
+        "SameSite",
+        lambda entry: repr(entry.same_site),
+        _same_site_of,
+        lambda entry, cookie: (cookie.get("samesite") or "").strip().lower() == entry.same_site,
+    ),
+    Attribute(
+        "max_age",
+        "Max-Age",
+        lambda entry: str(entry.max_age),
+        _max_age_of,
+        lambda entry, cookie: cookie.max_age == entry.max_age,
+    ),
+    Attribute(
+        "domain",
+        "Domain",
+        lambda entry: repr(entry.domain),
+        lambda cookie: _shown(cookie.get("domain"), "absent (host-only)"),
+        lambda entry, cookie: _same_domain(entry.domain or "", cookie.get("domain")),
+    ),
+    Attribute(
+        "path_attr",
+        "Path",
+        lambda entry: repr(entry.path_attr),
+        lambda cookie: _shown(cookie.get("path")),
+        lambda entry, cookie: cookie.get("path") == entry.path_attr,
+    ),
+)
+
+
+def documented_attributes(entry: CookieEntry) -> list[Attribute]:
+    return [attribute for attribute in ATTRIBUTES if getattr(entry, attribute.key) is not None]
+
+
+def _answered(entry: CookieEntry, response: ProbeResponse) -> str:
+    return f"{entry.method} {entry.path} answered {response.status}"
+
+
+def set_cookies(entry: CookieEntry, target: Target) -> tuple[ProbeResponse, list[SetCookie]]:
+    """The response of the entry's request, and the Set-Cookie headers in it
+    for the entry's cookie; :class:`Drift` when there are none."""
+    response = target.response(ProbeRequest(entry.path, entry.method))
+    cookies = cookies_named(entry.name, response.values("set-cookie"))
+    if not cookies:
+        raise Drift(
+            f"cookie {entry.name}", f"set by {entry.method} {entry.path}", "not set", _answered(entry, response)
+        )
+    return response, cookies
+
+
+def check_set(entry: CookieEntry, target: Target) -> None:
+    set_cookies(entry, target)
+
+
+def check_attribute(entry: CookieEntry, attribute: Attribute, target: Target) -> None:
+    response, cookies = set_cookies(entry, target)
+    for cookie in cookies:
+        if attribute.holds(entry, cookie):
+            continue
+        detail = _answered(entry, response)
+        if len(cookies) > 1:
+            detail += f"; the cookie is set {len(cookies)} times, each is checked"
+        if cookie.deletion:
+            detail += f"; this Set-Cookie deletes the cookie ({cookie.deletion})"
+        raise Drift(
+            f"cookie {entry.name} {attribute.label}", attribute.documented(entry), attribute.live(cookie), detail
+        )
+
+
+class CookieKind(BaseKind):
+    key = "cookie"
+    many = True
+    model = CookieEntry
+
+    def checks(self, entry: CookieEntry, manifest: Manifest) -> Iterable[Check]:
+        yield Check("cookie", entry.name, "set", entry, partial(check_set, entry))
+        for attribute in documented_attributes(entry):
+            yield Check("cookie", entry.name, attribute.key, entry, partial(check_attribute, entry, attribute))
+
+    def probed_paths(self, entry: CookieEntry, manifest: Manifest) -> Iterable[str]:
+        return [entry.path] if entry.method == "GET" else []
+
+    def documented_headers(self, entry: CookieEntry, manifest: Manifest) -> Iterable[DocumentedHeader]:
+        return [DocumentedHeader("set-cookie", paths=None, cookie=entry.name)]
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[CookieKind]:
+    return [CookieKind()]

@@ -1,10 +1,238 @@
-"""`health_check`: not built yet."""
+"""``[[health_check]]``: an endpoint answers with the documented status,
+content type and JSON, within a latency budget; each reported on its own."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import re
+import statistics
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from ..checks import BaseKind, Check, Drift
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import Entry, HttpStatus, UrlPath
+from ..target import BODY_LIMIT, ProbeRequest, ProbeResponse, Target
+
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_METHOD = re.compile(r"[A-Z]+")
+SHOWN_VALUE_CHARS = 80
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+HttpMethod = Annotated[str, BeforeValidator(_upper)]
+
+
+def _toml_only_values(value: Any, where: str = "") -> None:
+    if isinstance(value, (datetime.date, datetime.time)):
+        raise ValueError(f"{where or 'a value'} is a TOML date or time, which JSON has not; write it as a string")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _toml_only_values(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _toml_only_values(item, f"{where}[{index}]")
+
+
+class HealthCheckEntry(Entry):
+    path: UrlPath
+    method: HttpMethod = "GET"
+    status: HttpStatus = 200
+    content_type: str | None = None
+    # A field called ``json`` would shadow BaseModel.json; the manifest key is still ``json``.
+    json_body: dict[str, Any] | None = Field(default=None, alias="json")
+    max_ms: float | None = Field(default=None, gt=0)
+    samples: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, method: str) -> str:
+        if not _METHOD.fullmatch(method):
+            raise ValueError(f"{method!r} is not an HTTP method")
+        return method
+
+    @field_validator("content_type")
+    @classmethod
+    def _content_type(cls, content_type: str) -> str:
+        media_type, _ = parse_content_type(content_type)
+        if not _MEDIA_TYPE.fullmatch(media_type):
+            raise ValueError(f"{content_type!r} is not a media type like 'application/json'")
+        return content_type
+
+    @field_validator("json_body")
+    @classmethod
+    def _json_values(cls, body: dict[str, Any] | None) -> dict[str, Any] | None:
+        _toml_only_values(body)
+        return body
+
+    def default_name(self) -> str:
+        return self.path
+
+
+def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+    """``'Application/JSON; charset="UTF-8"'`` → ``('application/json', {'charset': 'UTF-8'})``."""
+    media_type, *parts = value.split(";")
+    parameters: dict[str, str] = {}
+    for part in parts:
+        key, _, parameter = part.partition("=")
+        parameter = parameter.strip()
+        if len(parameter) >= 2 and parameter[0] == parameter[-1] == '"':
+            parameter = parameter[1:-1]
+        if key.strip():
+            parameters[key.strip().lower()] = parameter
+    return media_type.strip().lower(), parameters
+
+
+def content_type_holds(documented: str, live: str) -> bool:
+    documented_type, documented_parameters = parse_content_type(documented)
+    live_type, live_parameters = parse_content_type(live)
+    if documented_type != live_type:
+        return False
+    for key, value in documented_parameters.items():
+        live_value = live_parameters.get(key)
+        # charset names are case-insensitive; other parameters are compared as written
+        if live_value is None or (live_value.lower() != value.lower() if key == "charset" else live_value != value):
+            return False
+    return True
+
+
+def show_json(value: Any) -> str:
+    """A JSON value, short: never a whole body."""
+    if isinstance(value, str) and len(value) > SHOWN_VALUE_CHARS - 2:
+        return json.dumps(value[: SHOWN_VALUE_CHARS - 5] + "...", ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 3] + "..."
+
+
+MISSING = object()
+
+
+def json_differences(documented: Any, live: Any, where: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """``(key path, documented, live)`` for each place ``live`` does not
+    contain ``documented``: objects as subsets, recursively; arrays element
+    by element; ``true`` never equals ``1``."""
+    if isinstance(documented, dict):
+        if not isinstance(live, dict):
+            yield where or "(body)", documented, live
+            return
+        for key, value in documented.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key not in live:
+                yield path, value, MISSING
+            else:
+                yield from json_differences(value, live[key], path)
+    elif isinstance(documented, list):
+        if not isinstance(live, list) or len(live) != len(documented):
+            yield where, documented, live
+            return
+        for index, (expected, actual) in enumerate(zip(documented, live, strict=True)):
+            yield from json_differences(expected, actual, f"{where}[{index}]")
+    elif isinstance(documented, bool) or isinstance(live, bool):
+        if type(documented) is not type(live) or documented != live:
+            yield where, documented, live
+    elif documented != live:
+        yield where, documented, live
+
+
+class HealthCheck:
+    """The checks of one entry; each reads the shared response, except the
+    latency check, which sends its own uncached requests."""
+
+    def __init__(self, entry: HealthCheckEntry) -> None:
+        self.entry = entry
+        self.name = entry.display_name()
+        self.request = ProbeRequest(entry.path, entry.method)
+
+    def _response(self, target: Target) -> tuple[ProbeResponse, str]:
+        response = target.response(self.request)
+        return response, f"{self.entry.method} {self.entry.path} answered {response.status}"
+
+    def check_status(self, target: Target) -> None:
+        response, _ = self._response(target)
+        if response.status != self.entry.status:
+            raise Drift(f"health_check {self.name} status", str(self.entry.status), str(response.status))
+
+    def check_content_type(self, target: Target) -> None:
+        documented = self.entry.content_type
+        assert documented is not None
+        response, answered = self._response(target)
+        live = response.first("content-type")
+        if live is None:
+            raise Drift(f"health_check {self.name} content_type", repr(documented), "missing", answered)
+        if not content_type_holds(documented, live):
+            raise Drift(f"health_check {self.name} content_type", repr(documented), repr(live), answered)
+
+    def check_json(self, target: Target) -> None:
+        documented = self.entry.json_body
+        assert documented is not None
+        response, answered = self._response(target)
+        what = f"health_check {self.name} json"
+        wanted = f"JSON containing {show_json(documented)}"
+        try:
+            live = json.loads(response.body)
+        except (UnicodeDecodeError, ValueError):
+            content_type = response.first("content-type") or "no content-type"
+            size = f"over {BODY_LIMIT} bytes" if len(response.body) >= BODY_LIMIT else f"{len(response.body)} bytes"
+            raise Drift(what, wanted, f"not JSON ({content_type}, {size})", answered) from None
+        differences = list(json_differences(documented, live))
+        if differences:
+            raise Drift(
+                what,
+                ", ".join(f"{path} = {show_json(expected)}" for path, expected, _ in differences),
+                ", ".join(
+                    f"{path} missing" if actual is MISSING else f"{path} = {show_json(actual)}"
+                    for path, _, actual in differences
+                ),
+                answered,
+            )
+
+    def check_latency(self, target: Target) -> None:
+        budget = self.entry.max_ms
+        assert budget is not None
+        samples = self.entry.samples
+        responses = [target.fetch(self.request) for _ in range(samples)]
+        median_ms = statistics.median(response.elapsed for response in responses) * 1000
+        if median_ms > budget:
+            statuses = sorted({response.status for response in responses})
+            detail = None
+            if statuses != [self.entry.status]:
+                detail = "answered " + ", ".join(map(str, statuses))
+            plural = "request" if samples == 1 else "requests"
+            raise Drift(
+                f"health_check {self.name} latency",
+                f"median <= {budget:g} ms over {samples} {plural}",
+                f"median {median_ms:.0f} ms",
+                detail,
+            )
+
+
+class HealthCheckKind(BaseKind):
+    key = "health_check"
+    many = True
+    model = HealthCheckEntry
+
+    def checks(self, entry: HealthCheckEntry, manifest: Manifest) -> Iterable[Check]:
+        health = HealthCheck(entry)
+        name = health.name
+        yield Check("health_check", name, "status", entry, health.check_status)
+        if entry.content_type is not None:
+            yield Check("health_check", name, "content_type", entry, health.check_content_type)
+        if entry.json_body is not None:
+            yield Check("health_check", name, "json", entry, health.check_json)
+        if entry.max_ms is not None:
+            yield Check("health_check", name, "latency", entry, health.check_latency)
+
+    def probed_paths(self, entry: HealthCheckEntry, manifest: Manifest) -> Iterable[str]:
+        return [entry.path] if entry.method == "GET" else []
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[HealthCheckKind]:
+    return [HealthCheckKind()]

@@ -1,10 +1,215 @@
-"""`settings`: not built yet."""
+"""``[settings]``: attributes of the FastAPI (or Starlette) application object.
+
+Every key of the table other than the people fields (``why``, ``owner``,
+``rollback``, ``docs``, ``skip``, ``until``, ``name``) documents one attribute::
+
+    [settings]
+    debug = false
+    docs_url = false          # false: disabled (None on the app)
+    title = "Shop"
+
+Extension: a setting may be an inline table with ``value`` and its own people
+fields, which override the table's for that one setting::
+
+    debug = { value = false, why = "tracebacks leak internals", owner = "security" }
+"""
 
 from __future__ import annotations
 
+import datetime
+import difflib
+import enum
+from collections.abc import Iterable
+from functools import partial
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ..checks import BaseKind, Check, Drift, NotApplicable
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import Entry
+from ..target import Target
+
+PEOPLE_FIELDS = ("why", "owner", "rollback", "docs", "skip", "until")
+SHOWN_VALUE_CHARS = 80
+MASK = "**********"
+
+
+class DocumentedSetting(BaseModel):
+    """One documented attribute: its value and, in the table form, people
+    fields of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any
+    why: str | None = None
+    owner: str | None = None
+    rollback: str | None = None
+    docs: str | None = None
+    skip: str | None = None
+    until: datetime.date | None = None
+
+    @model_validator(mode="after")
+    def _until_needs_skip(self) -> DocumentedSetting:
+        if self.until is not None and self.skip is None:
+            raise ValueError("'until' dates a waiver: give 'skip' a reason too")
+        return self
+
+
+def _documented_setting(data: object) -> object:
+    """A plain value becomes ``{"value": ...}``; an inline table with a
+    ``value`` key is the table form, with people fields only."""
+    if isinstance(data, dict) and "value" in data:
+        unknown = [key for key in data if key != "value" and key not in PEOPLE_FIELDS]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), ["value", *PEOPLE_FIELDS], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: value, {', '.join(PEOPLE_FIELDS)}"
+            raise ValueError(
+                f"unknown key {unknown[0]!r} in a setting's table form; {hint} "
+                "(to document a table value that has a 'value' key, write value = { value = ... })"
+            )
+        return data
+    return {"value": data}
+
+
+class SettingsTable(Entry):
+    """``[settings]``: people fields for the whole table; every other key is
+    an application attribute."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Annotated[DocumentedSetting, BeforeValidator(_documented_setting)]] = Field(
+        init=False
+    )
+
+    def settings(self) -> dict[str, DocumentedSetting]:
+        return dict(self.__pydantic_extra__ or {})
+
+    def default_name(self) -> str:
+        return "settings"
+
+
+def setting_entry(table: SettingsTable, key: str, setting: DocumentedSetting, manifest: Manifest) -> Entry:
+    """The entry of one ``settings:<attribute>`` item: the table's people
+    fields, overridden by the setting's own."""
+    waiver = setting if setting.skip is not None else table
+    entry = Entry(
+        name=key,
+        why=setting.why or table.why,
+        owner=setting.owner or table.owner,
+        rollback=setting.rollback or table.rollback,
+        docs=setting.docs or table.docs,
+        skip=waiver.skip,
+        until=waiver.until,
+    )
+    entry._source = table.source
+    entry._line = manifest.line_of("settings", key) or table.line
+    return entry
+
+
+def qualified_name(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', None) or '?'}.{getattr(obj, '__qualname__', None) or type(obj).__qualname__}"
+
+
+def describe_app(app: Any) -> str:
+    if isinstance(app, type) or (callable(app) and hasattr(app, "__qualname__")):
+        return f"{type(app).__name__} {qualified_name(app)}"
+    return qualified_name(type(app))
+
+
+def is_secret(value: Any) -> bool:
+    return any(cls.__name__ in ("SecretStr", "SecretBytes", "Secret") for cls in type(value).__mro__)
+
+
+def comparable(value: Any) -> Any:
+    """A live value as a TOML value would read: tuples as lists, enums by
+    value, classes and functions by dotted path, FastAPI's ``Default(...)``
+    placeholders unwrapped."""
+    if type(value).__name__ == "DefaultPlaceholder" and hasattr(value, "value"):
+        value = value.value
+    if isinstance(value, enum.Enum):
+        return comparable(value.value)
+    if isinstance(value, (list, tuple)):
+        return [comparable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: comparable(item) for key, item in value.items()}
+    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
+        return qualified_name(value)
+    return value
+
+
+def equal(documented: Any, live: Any) -> bool:
+    """``true`` never equals ``1``; lists compare element by element."""
+    if isinstance(documented, list) and isinstance(live, list):
+        return len(documented) == len(live) and all(map(equal, documented, live))
+    if isinstance(documented, dict) and isinstance(live, dict):
+        return documented.keys() == live.keys() and all(equal(documented[key], live[key]) for key in documented)
+    if isinstance(documented, bool) or isinstance(live, bool):
+        return type(documented) is type(live) and documented == live
+    return bool(documented == live)
+
+
+def setting_holds(documented: Any, live: Any) -> bool:
+    if documented is False and live is None:
+        return True  # false documents "disabled": docs_url = None on the app
+    if is_secret(live):
+        secret = live.get_secret_value()
+        return isinstance(documented, type(secret)) and bool(documented == secret)
+    return equal(documented, comparable(live))
+
+
+def show(value: Any) -> str:
+    if is_secret(value):
+        return MASK
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(comparable(value))
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 3] + "..."
+
+
+_NO_ATTRIBUTE = object()
+
+
+def check_setting(key: str, documented: Any, target: Target) -> None:
+    from starlette.applications import Starlette
+
+    app = target.app()
+    if not isinstance(app, Starlette):
+        raise NotApplicable(f"settings need a FastAPI or Starlette application; {describe_app(app)} is neither")
+    what = f"setting {key}"
+    try:
+        live = getattr(app, key)
+    except AttributeError:
+        live = _NO_ATTRIBUTE
+    except Exception as exc:
+        raise Drift(what, show(documented), f"unreadable ({type(exc).__name__})") from None
+    if live is _NO_ATTRIBUTE:
+        public = [name for name in dir(app) if not name.startswith("_")]
+        close = difflib.get_close_matches(key, public, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise Drift(what, show(documented), "no such attribute", f"{type(app).__name__} has no attribute {key!r}{hint}")
+    if not setting_holds(documented, live):
+        shown_documented = MASK if is_secret(live) else show(documented)
+        raise Drift(what, shown_documented, show(live))
+
+
+class SettingsKind(BaseKind):
+    key = "settings"
+    many = False
+    model = SettingsTable
+
+    def checks(self, entry: SettingsTable, manifest: Manifest) -> Iterable[Check]:
+        for key, setting in entry.settings().items():
+            yield Check(
+                "settings",
+                key,
+                None,
+                setting_entry(entry, key, setting, manifest),
+                partial(check_setting, key, setting.value),
+                line=manifest.line_of("settings", key),
+            )
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[SettingsKind]:
+    return [SettingsKind()]
