@@ -118,7 +118,16 @@ class DefaultItem(pytest.Item):
             pytest.skip(str(exc))
         for finding in findings or ():
             self.defaults.findings.append((self.check.id, finding))
-            warnings.warn(UndocumentedDefaultWarning(f"{finding.what}: {', '.join(finding.items)}"), stacklevel=1)
+            # Attributed to the manifest line, not to this module: that is
+            # where a person goes to document what was found.
+            line = self.check.line or self.check.entry.line or 1
+            warnings.warn_explicit(
+                UndocumentedDefaultWarning(f"{finding.what}: {', '.join(finding.items)}"),
+                UndocumentedDefaultWarning,
+                str(self.defaults.run.manifest.path),
+                line,
+                module="pytest_prod_defaults.manifest",
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, (Drift, TargetUnavailable, Undocumented)):

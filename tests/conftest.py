@@ -3,17 +3,26 @@ pytester folder and runs a real pytest session against them."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 import textwrap
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+MODES = ("asgi", "server", "url")
+SERVE_TARGET = Path(__file__).with_name("serve_target.py")
 
 
 class Project:
     """A folder with an app module and a ``defaults.toml``."""
 
-    def __init__(self, pytester: pytest.Pytester) -> None:
+    def __init__(self, pytester: pytest.Pytester, mode: str = "asgi") -> None:
         self.pytester = pytester
         self.path = pytester.path
+        self.mode = mode
 
     def app(self, source: str, name: str = "app") -> None:
         """Write ``<name>.py`` (dedented)."""
@@ -24,13 +33,59 @@ class Project:
         (self.path / name).write_text(textwrap.dedent(toml), encoding="utf-8")
 
     def run(self, *args: str) -> pytest.RunResult:
-        """``pytest --check-defaults`` in-process, no cache, every outcome reported."""
-        return self.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-rA", *args)
+        """``pytest --check-defaults`` in-process, no cache, every outcome
+        reported; in this project's mode (asgi, server, or url against the
+        app served by uvicorn in another process)."""
+        if self.mode == "server":
+            args = ("--defaults-mode", "server", *args)
+        if self.mode != "url":
+            return self.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-rA", *args)
+        with serve(self.path / "defaults.toml") as url:
+            return self.pytester.runpytest(
+                "--check-defaults", "-p", "no:cacheprovider", "-rA", "--defaults-url", url, *args
+            )
 
     def run_subprocess(self, *args: str) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess("--check-defaults", "-p", "no:cacheprovider", "-rA", *args)
 
 
+@contextlib.contextmanager
+def serve(manifest: Path) -> Iterator[str]:
+    """The manifest's app under uvicorn on 127.0.0.1 in a child process."""
+    process = subprocess.Popen(
+        [sys.executable, str(SERVE_TARGET), str(manifest)],
+        cwd=manifest.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            process.kill()
+            raise RuntimeError(f"test server did not start: {process.communicate()[1][-2000:]}")
+        yield url
+    finally:
+        try:
+            process.communicate(timeout=10)  # closes stdin: the server stops
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "all_modes: run the test with the target in-process, under uvicorn, and as a URL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "project" in metafunc.fixturenames and metafunc.definition.get_closest_marker("all_modes"):
+        metafunc.parametrize("project", MODES, indirect=True)
+
+
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> Project:
-    return Project(pytester)
+def project(pytester: pytest.Pytester, request: pytest.FixtureRequest) -> Project:
+    return Project(pytester, getattr(request, "param", "asgi"))

@@ -1,0 +1,123 @@
+"""``mode = "server"``: the app under uvicorn on 127.0.0.1, as production
+serves it, on a background thread of this process.
+
+A thread rather than a child process: when the process ends, however it
+ends, the server and its port go with it, so no run leaves one behind. The
+socket is bound here, on port 0, so the port is known before uvicorn starts
+and no other process can take it in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import inspect
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .checks import TargetUnavailable
+from .model import Target as TargetSpec
+
+FORCED_OPTIONS = frozenset({"app", "host", "port", "uds", "fd", "reload", "workers", "log_config"})
+STARTUP_WAIT = 30.0
+
+
+class _Capture(logging.Handler):
+    """Keeps uvicorn's log lines, to show them when it fails to start."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            self.lines.append(f"{type(error).__name__}: {error}")
+            return
+        message = record.getMessage().strip()
+        if message.startswith("Traceback (most recent call last)"):
+            message = message.splitlines()[-1]  # the exception, not the stack
+        self.lines.append(message)
+
+
+def uvicorn_options(spec: TargetSpec) -> dict[str, Any]:
+    """``[target].uvicorn`` checked against ``uvicorn.Config``; the address,
+    workers and logging setup are ours to choose."""
+    import uvicorn
+
+    accepted = set(inspect.signature(uvicorn.Config.__init__).parameters) - {"self"}
+    options = dict(spec.uvicorn)
+    for key in options:
+        if key in FORCED_OPTIONS:
+            raise TargetUnavailable(f"[target].uvicorn.{key} cannot be set: the plugin binds 127.0.0.1 on a free port")
+        if key not in accepted:
+            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TargetUnavailable(f"[target].uvicorn.{key} is not a uvicorn option{hint}")
+    options.setdefault("lifespan", spec.lifespan)
+    options.setdefault("access_log", False)
+    return options
+
+
+def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
+    """Serve ``app`` on 127.0.0.1; return its base URL and a stop function.
+    Raise :class:`TargetUnavailable` with uvicorn's own words if it does not
+    start."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise TargetUnavailable(
+            "mode = 'server' needs uvicorn: pip install 'pytest-prod-defaults[server]'"
+        ) from None
+    options = uvicorn_options(spec)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, **options)
+    server = uvicorn.Server(config)
+    capture = _Capture()
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(capture)
+    # uvicorn's own lines (a startup traceback among them) reach the report
+    # through the failure text, condensed, not through pytest's log capture.
+    previous_propagate, logger.propagate = logger.propagate, False
+    previous_level = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+    def serve() -> None:
+        try:
+            server.run(sockets=[sock])
+        except SystemExit:
+            pass  # uvicorn exits when startup fails; what it logged says why
+
+    thread = threading.Thread(target=serve, name="prod-defaults-uvicorn", daemon=True)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(5)
+        with contextlib.suppress(OSError):
+            sock.close()
+        logger.removeHandler(capture)
+        logger.setLevel(previous_level)
+        logger.propagate = previous_propagate
+
+    thread.start()
+    deadline = time.monotonic() + max(STARTUP_WAIT, spec.timeout)
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            stop()
+            said = [line for line in capture.lines if line and "Waiting for application" not in line]
+            said = said or ["(uvicorn said nothing)"]
+            reason = "exited during startup" if not thread.is_alive() else "did not start in time"
+            raise TargetUnavailable(f"uvicorn {reason}: " + " | ".join(said[-3:]))
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{port}", stop
