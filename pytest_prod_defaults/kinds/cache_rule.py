@@ -1,10 +1,247 @@
-"""`cache_rule`: not built yet."""
+"""``[[cache_rule]]``: which responses a shared cache may keep, and for how long.
+
+Items of a rule named ``catalog``, in this order, for each ``cached`` example
+(say ``/catalog``):
+
+- ``cache_rule:catalog[/catalog]``: the response carries ``cache_control``
+  (compared as a set of directives);
+- ``cache_rule:catalog[/catalog vary]``: its Vary lists every ``vary`` name
+  (only when ``vary`` is given);
+- ``cache_rule:catalog[/catalog cookie session]``,
+  ``cache_rule:catalog[/catalog header Authorization]``,
+  ``cache_rule:catalog[/catalog query preview]``: requested again with that
+  bypass condition, it is uncacheable by a shared cache;
+
+then for each ``not_cached`` example, ``cache_rule:catalog[/catalog?preview=1]``:
+it is uncacheable by a shared cache.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
+from typing import Annotated
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import AfterValidator, Field, model_validator
+
+from ..cache_control import (
+    CacheControl,
+    cache_control_problems,
+    describe_difference,
+    is_token,
+    missing_from_vary,
+    parse_cache_control,
+    parse_vary,
+    shared_cache_may_store,
+)
+from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import Entry, Strict, UrlPath
+from ..target import ProbeRequest, ProbeResponse, Target
+
+CACHE_HEADERS = ("cache-control", "vary", "expires", "pragma")
+"""Response headers a cache rule documents on the paths it covers."""
+UNCACHEABLE = "uncacheable by a shared cache"
+DUMMY_VALUE = "x"
+"""Value of the bypass cookie or header: only its presence matters."""
+
+
+def _token(kind: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not is_token(value):
+            raise ValueError(f"{value!r} is not a valid {kind} (letters, digits and !#$%&'*+-.^_`|~ only)")
+        return value
+
+    return AfterValidator(check)
+
+
+def _query_name(value: str) -> str:
+    if not value or value != value.strip() or any(c in value for c in "&=#?"):
+        raise ValueError(f"{value!r} is not a query parameter name (no spaces, '&', '=', '#' or '?')")
+    return value
+
+
+def _documented_cache_control(value: str) -> str:
+    problems = cache_control_problems(parse_cache_control(value))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+HeaderName = Annotated[str, _token("header name")]
+CookieName = Annotated[str, _token("cookie name")]
+QueryName = Annotated[str, AfterValidator(_query_name)]
+DocumentedCacheControl = Annotated[str, AfterValidator(_documented_cache_control)]
+
+
+class Bypass(Strict):
+    """Request conditions under which a cached example must not be cached."""
+
+    cookies: list[CookieName] = Field(default_factory=list)
+    headers: list[HeaderName] = Field(default_factory=list)
+    query: list[QueryName] = Field(default_factory=list)
+
+    def conditions(self) -> list[tuple[str, str]]:
+        """``(kind, name)`` pairs in item order: cookies, headers, query."""
+        return (
+            [("cookie", name) for name in self.cookies]
+            + [("header", name) for name in self.headers]
+            + [("query", name) for name in self.query]
+        )
+
+
+class CacheRuleEntry(Entry):
+    name: str
+    cache_control: DocumentedCacheControl | None = None
+    cached: list[UrlPath] = Field(default_factory=list)
+    not_cached: list[UrlPath] = Field(default_factory=list)
+    vary: list[HeaderName] | None = None
+    bypass: Bypass = Field(default_factory=Bypass)
+
+    @model_validator(mode="after")
+    def _examples_fit_the_rule(self) -> CacheRuleEntry:
+        if not self.cached and not self.not_cached:
+            raise ValueError("a cache rule needs examples: list paths under 'cached' and/or 'not_cached'")
+        if self.cached and self.cache_control is None:
+            raise ValueError("'cached' examples need 'cache_control': the Cache-Control they must carry")
+        if not self.cached:
+            # Each of these says something about cached examples only; with
+            # none, it would be documentation that nothing checks.
+            for key, given in (
+                ("cache_control", self.cache_control is not None),
+                ("vary", bool(self.vary)),
+                ("bypass", bool(self.bypass.conditions())),
+            ):
+                if given:
+                    raise ValueError(f"'{key}' applies to 'cached' examples, and this rule has none")
+        for key, paths in (("cached", self.cached), ("not_cached", self.not_cached)):
+            repeated = sorted({path for path in paths if paths.count(path) > 1})
+            if repeated:
+                raise ValueError(f"'{key}' lists {', '.join(repeated)} more than once")
+        both = sorted(set(self.cached) & set(self.not_cached))
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both cached and not_cached")
+        conditions = self.bypass.conditions()
+        repeated_conditions = sorted({f"{k} {n}" for k, n in conditions if conditions.count((k, n)) > 1})
+        if repeated_conditions:
+            raise ValueError(f"'bypass' lists {', '.join(repeated_conditions)} more than once")
+        return self
+
+    def documented_cache_control(self) -> CacheControl:
+        assert self.cache_control is not None
+        return parse_cache_control(self.cache_control)
+
+
+def bypass_request(path: str, condition: str, name: str) -> ProbeRequest:
+    """``path`` requested with a cookie, a header or a query parameter named
+    ``name``; its value is a dummy, as only presence matters."""
+    if condition == "cookie":
+        return ProbeRequest(path, headers=(("Cookie", f"{name}={DUMMY_VALUE}"),))
+    if condition == "header":
+        return ProbeRequest(path, headers=((name, DUMMY_VALUE),))
+    parts = urlsplit(path)
+    parameter = f"{quote(name, safe='')}=1"
+    query = f"{parts.query}&{parameter}" if parts.query else parameter
+    return ProbeRequest(urlunsplit(parts._replace(query=query)))
+
+
+def _live_cache_control(response: ProbeResponse) -> tuple[list[str], CacheControl]:
+    lines = response.values("cache-control")
+    return lines, parse_cache_control(*lines)
+
+
+def _show(lines: list[str], header: str) -> str:
+    return repr(", ".join(line.strip() for line in lines)) if lines else f"no {header}"
+
+
+def _with_status(detail: str | None, request: ProbeRequest, response: ProbeResponse) -> str | None:
+    # An error answer usually means the example path is wrong, not the policy.
+    if response.status >= 400:
+        answered = f"GET {request.path} answered {response.status}"
+        return f"{detail}; {answered}" if detail else answered
+    return detail
+
+
+def _what(entry: CacheRuleEntry, subject: str) -> str:
+    return f'cache_rule "{entry.name}" {subject}'
+
+
+def check_cached(entry: CacheRuleEntry, path: str, target: Target) -> None:
+    request = ProbeRequest(path)
+    response = target.response(request)
+    lines, live = _live_cache_control(response)
+    documented = entry.documented_cache_control()
+    if live == documented:
+        return
+    detail = describe_difference(documented, live) if lines else None
+    assert entry.cache_control is not None
+    raise Drift(
+        _what(entry, path),
+        repr(entry.cache_control.strip()),
+        _show(lines, "Cache-Control"),
+        _with_status(detail, request, response),
+    )
+
+
+def check_uncacheable(entry: CacheRuleEntry, subject: str, request: ProbeRequest, target: Target) -> None:
+    response = target.response(request)
+    lines, live = _live_cache_control(response)
+    reason = shared_cache_may_store(live)
+    if reason is None:
+        return
+    raise Drift(
+        _what(entry, subject), UNCACHEABLE, _show(lines, "Cache-Control"), _with_status(reason, request, response)
+    )
+
+
+def check_vary(entry: CacheRuleEntry, path: str, target: Target) -> None:
+    assert entry.vary
+    request = ProbeRequest(path)
+    response = target.response(request)
+    lines = response.values("vary")
+    missing = missing_from_vary(parse_vary(*lines), entry.vary)
+    if not missing:
+        return
+    raise Drift(
+        _what(entry, f"Vary on {path}"),
+        repr(", ".join(entry.vary)),
+        _show(lines, "Vary"),
+        _with_status(f"{', '.join(missing)} missing", request, response),
+    )
+
+
+class CacheRuleKind(BaseKind):
+    key = "cache_rule"
+    many = True
+    model = CacheRuleEntry
+
+    def checks(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[Check]:
+        for path in entry.cached:
+            yield Check("cache_rule", entry.name, path, entry, partial(check_cached, entry, path))
+            if entry.vary:
+                yield Check("cache_rule", entry.name, f"{path} vary", entry, partial(check_vary, entry, path))
+            for condition, name in entry.bypass.conditions():
+                subject = f"{path} with {condition} {name}"
+                request = bypass_request(path, condition, name)
+                run = partial(check_uncacheable, entry, subject, request)
+                yield Check("cache_rule", entry.name, f"{path} {condition} {name}", entry, run)
+        for path in entry.not_cached:
+            run = partial(check_uncacheable, entry, path, ProbeRequest(path))
+            yield Check("cache_rule", entry.name, path, entry, run)
+
+    def probed_paths(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[str]:
+        return [*entry.cached, *entry.not_cached]
+
+    def documented_headers(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[DocumentedHeader]:
+        # Both the example as written and its path without the query, however
+        # the undocumented-headers check keys its probes.
+        examples = [*entry.cached, *entry.not_cached]
+        paths = frozenset(examples) | frozenset(urlsplit(example).path for example in examples)
+        return [DocumentedHeader(name, paths=paths) for name in CACHE_HEADERS]
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[CacheRuleKind]:
+    return [CacheRuleKind()]
