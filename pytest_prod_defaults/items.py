@@ -14,6 +14,7 @@ from .checks import Check, Drift, Finding, NotApplicable, TargetUnavailable, Und
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
 from .registry import KindError, builtin_kind_modules, ordered_kinds
+from .results import Result, result_of
 from .runner import DefaultsRun
 
 
@@ -65,6 +66,15 @@ class DefaultsSession:
         session.ihook.pytest_collectreport(report=report)
         items[:0] = collected
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        # The result rides on the report (xdist sends it to the controller).
+        if isinstance(item, DefaultItem) and item.result is not None and call.when in ("setup", "call"):
+            if call.when == "call" or report.skipped:
+                report.prod_defaults = item.result.to_dict()
+        return report
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.findings:
             return
@@ -104,19 +114,32 @@ class DefaultItem(pytest.Item):
         self.check = check
         self.defaults = defaults
         self.user_properties.append(("kind", check.kind))
+        self.result: Result | None = None
+
+    def _finish(self, **how: Any) -> None:
+        self.result = result_of(self.defaults.run.manifest, self.check, **how)
 
     def setup(self) -> None:
         entry = self.check.entry
         if entry.skip and not waiver_expired(self.check):
             reason = entry.skip if entry.until is None else f"{entry.skip} (waived until {entry.until})"
+            self._finish(skipped=reason, waived=True)
             pytest.skip(reason)
 
     def runtest(self) -> None:
         try:
-            findings = self.check.run(self.defaults.run.target)
+            findings = list(self.check.run(self.defaults.run.target) or ())
         except NotApplicable as exc:
+            self._finish(skipped=str(exc))
             pytest.skip(str(exc))
-        for finding in findings or ():
+        except Exception as exc:
+            self._finish(error=exc)
+            if isinstance(exc, Drift):
+                # JUnit XML carries these as <property> elements.
+                self.user_properties += [("documented", exc.documented), ("live", exc.live)]
+            raise
+        self._finish(findings=findings)
+        for finding in findings:
             self.defaults.findings.append((self.check.id, finding))
             # Attributed to the manifest line, not to this module: that is
             # where a person goes to document what was found.
