@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,20 +180,21 @@ class Target:
         self._app = import_app(spec.app, self._app_root(), spec.env)
         if not callable(self._app):
             raise TargetUnavailable(f"{spec.app} is a {type(self._app).__name__}, not an ASGI application")
-        with environment(spec.env):
-            app = self._run(self._start_lifespan(self._app), max(spec.timeout, 10.0) + 1, "app startup")
         if spec.mode == "server":
             from .server import start_server
 
-            self._base_url, stop = start_server(self._app, spec)
+            with environment(spec.env):  # uvicorn runs the lifespan as it starts
+                self._base_url, stop = start_server(self._app, spec)
             self._closers.append(stop)
             self._transport = httpx.AsyncHTTPTransport()
-        else:
-            self._transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+            return
+        with environment(spec.env):
+            app = self._run(self._start_lifespan(self._app), max(spec.timeout, 10.0) + 1, "app startup")
+        self._transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
 
     async def _start_lifespan(self, app: Any) -> Any:
-        if self.spec.lifespan == "off" or self.spec.mode == "server":
-            return app  # uvicorn runs the lifespan itself in server mode
+        if self.spec.lifespan == "off":
+            return app
         from asgi_lifespan import LifespanManager, LifespanNotSupported
 
         manager = LifespanManager(app, startup_timeout=max(self.spec.timeout, 10.0))
@@ -212,6 +213,12 @@ class Target:
 
     def close(self) -> None:
         """Shut the app down (lifespan, server) and stop the loop thread."""
+        if self._loop is not None and self._transport is not None:
+            # The client hangs up first, so the server's port is left with no
+            # connection in TIME_WAIT and is free for the next server at once.
+            with contextlib.suppress(BaseException):
+                self._loop.run(self._transport.aclose(), 5)
+            self._transport = None
         for closer in reversed(self._closers):
             with contextlib.suppress(Exception):
                 closer()
@@ -301,3 +308,125 @@ class Target:
         elapsed = time.perf_counter() - started
         headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
         return ProbeResponse(response.status_code, headers, kept, elapsed)
+
+    # -- streamed request bodies (uploads) --------------------------------
+
+    def send_body(self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]]) -> ProbeResponse:
+        """Send ``request`` with a body streamed from ``body()``, uncached.
+
+        The body is pulled only as fast as the service reads it, and no more
+        of it once the service has begun its answer: an app that rejects early
+        does not make the client push the rest. With a ``Content-Length``
+        header in ``request`` the body is sent with it; without, chunked.
+        ``[target].timeout`` bounds each wait rather than the whole exchange:
+        the service must read more of the body, or answer, within it.
+        """
+        self._start()
+        assert self._loop is not None
+        progress = _BodyProgress()
+        exchange = self._send_body(request, body, progress)
+        future = asyncio.run_coroutine_threadsafe(exchange, self._loop.loop)
+        timeout = self.spec.timeout
+        while True:
+            idle = time.monotonic() - progress.last
+            try:
+                return future.result(max(timeout - idle, 0.0) + 0.01)
+            except FutureTimeout:
+                if time.monotonic() - progress.last >= timeout:
+                    future.cancel()
+                    raise TargetUnavailable(
+                        f"{request.method} {request.path} neither read more of the body nor answered"
+                        f" within [target].timeout = {timeout:g} s"
+                    ) from None
+
+    async def _send_body(
+        self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]], progress: _BodyProgress
+    ) -> ProbeResponse:
+        transport = self._transport
+        assert transport is not None
+        if isinstance(transport, httpx.ASGITransport):
+            transport = httpx.ASGITransport(
+                app=_StopSendingOnAnswer(transport.app),
+                raise_app_exceptions=False,
+                root_path=transport.root_path,
+                client=transport.client,
+            )
+        chunks = body()
+        tracked = progress.track(chunks)
+        started = time.perf_counter()
+        try:
+            response = await transport.handle_async_request(self.build(request, tracked))
+            kept = bytearray()
+            try:
+                async for chunk in response.aiter_raw():
+                    progress.moved()
+                    if len(kept) < BODY_LIMIT:
+                        kept += chunk[: BODY_LIMIT - len(kept)]
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
+        finally:
+            await tracked.aclose()
+            with contextlib.suppress(AttributeError):
+                await chunks.aclose()  # type: ignore[attr-defined]
+        elapsed = time.perf_counter() - started
+        headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
+        return ProbeResponse(response.status_code, headers, bytes(kept), elapsed)
+
+
+class _BodyProgress:
+    """When a streamed exchange last moved; written on the loop thread, read
+    by the thread waiting for the answer."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def moved(self) -> None:
+        self.last = time.monotonic()
+
+    async def track(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+        async for chunk in chunks:
+            self.moved()
+            yield chunk
+
+
+class _StopSendingOnAnswer:
+    """One in-process exchange with a streamed body, as a client that stops
+    sending once answered sees it.
+
+    httpx's ASGITransport feeds the body only when the app calls ``receive``,
+    but it keeps feeding after the app has answered, so an app that answers
+    and then drains (or a StreamingResponse listening for disconnect) would
+    pull the whole body. Here ``receive`` says ``http.disconnect`` once the
+    answer has begun, a response the app then leaves open is closed, and
+    response bytes past ``BODY_LIMIT`` are dropped before the transport
+    buffers them.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        answered = finished = False
+        forwarded = 0
+
+        async def receive_until_answered() -> Any:
+            if answered:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        async def send_capped(message: Any) -> None:
+            nonlocal answered, finished, forwarded
+            if message["type"] == "http.response.start":
+                answered = True
+            elif message["type"] == "http.response.body":
+                kept = message.get("body", b"")[: max(BODY_LIMIT - forwarded, 0)]
+                forwarded += len(kept)
+                finished = not message.get("more_body", False)
+                message = {**message, "body": kept}
+            await send(message)
+
+        await self.app(scope, receive_until_answered, send_capped)
+        if answered and not finished:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,10 +1,190 @@
-"""`upload`: not built yet."""
+"""``[[upload]]``: a request body limit holds at, and just past, its size.
+
+Three probes per entry: exactly ``max_bytes`` is not answered with
+``over_limit_status``; ``max_bytes + 1`` is, sent with Content-Length and
+sent streamed without it (the bypass of a limit that only reads the header).
+``max_bytes`` counts the whole request body, multipart framing included, as
+a server's limit does. Bodies are generated while they are sent and never
+held whole.
+"""
 
 from __future__ import annotations
 
+import http
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, ValidationInfo, field_validator
+
+from ..bodies import DEFAULT_CONTENT_TYPE, GeneratedBody, multipart_overhead
+from ..checks import BaseKind, Check, Drift
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import ByteSize, Entry, HttpStatus, UrlPath
+from ..sizes import format_size
+from ..target import ProbeRequest, Target
+
+_METHOD = re.compile(r"[A-Z]+")
+_FIELD_NAME = re.compile(r'[^"\\\x00-\x1f\x7f]+')
+_CONTENT_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(\s*;[\x20-\x7e]*)?")
+DEFAULT_FIELD = "file"
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+HttpMethod = Annotated[str, BeforeValidator(_upper)]
+
+
+class UploadEntry(Entry):
+    name: str
+    path: UrlPath
+    method: HttpMethod = "POST"
+    encoding: Literal["raw", "multipart"] = "raw"
+    field: str | None = None
+    content_type: str | None = None
+    max_bytes: ByteSize
+    over_limit_status: HttpStatus = 413
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, method: str) -> str:
+        if not _METHOD.fullmatch(method):
+            raise ValueError(f"{method!r} is not an HTTP method")
+        return method
+
+    @field_validator("field")
+    @classmethod
+    def _field(cls, field: str, info: ValidationInfo) -> str:
+        if info.data.get("encoding", "raw") != "multipart":
+            raise ValueError("'field' names the form field of a multipart upload; add encoding = \"multipart\"")
+        if not _FIELD_NAME.fullmatch(field):
+            raise ValueError(
+                f"{field!r} is not a usable form field name (no quotes, backslashes or control characters)"
+            )
+        return field
+
+    @field_validator("content_type")
+    @classmethod
+    def _content_type(cls, content_type: str) -> str:
+        if not _CONTENT_TYPE.fullmatch(content_type):
+            raise ValueError(f"{content_type!r} is not a media type like 'image/png'")
+        return content_type
+
+    @field_validator("max_bytes")
+    @classmethod
+    def _room_for_framing(cls, max_bytes: int, info: ValidationInfo) -> int:
+        if info.data.get("encoding") == "multipart":
+            field = info.data.get("field") or DEFAULT_FIELD
+            smallest = multipart_overhead(field, info.data.get("content_type") or DEFAULT_CONTENT_TYPE)
+            if max_bytes < smallest:
+                raise ValueError(
+                    f"{max_bytes} bytes cannot hold a multipart body: its framing alone is {smallest} bytes"
+                    " (max_bytes counts the whole request body)"
+                )
+        return max_bytes
+
+    def body(self, size: int) -> GeneratedBody:
+        """A body of exactly ``size`` bytes in this entry's encoding."""
+        content_type = self.content_type or DEFAULT_CONTENT_TYPE
+        if self.encoding == "multipart":
+            return GeneratedBody.multipart(size, self.field or DEFAULT_FIELD, content_type)
+        return GeneratedBody.raw(size, content_type)
+
+
+@dataclass(frozen=True)
+class UploadProbe:
+    """One of the three requests: how far past the limit, and whether the
+    size is announced in Content-Length."""
+
+    detail: str
+    extra_bytes: int
+    content_length: bool
+
+    @property
+    def how_sent(self) -> str:
+        return "with Content-Length" if self.content_length else "streamed without Content-Length"
+
+
+PROBES = (
+    UploadProbe("at-limit", 0, content_length=True),
+    UploadProbe("over-limit", 1, content_length=True),
+    UploadProbe("over-limit-streamed", 1, content_length=False),
+)
+
+
+def describe_status(status: int) -> str:
+    """``413 Content Too Large``, or the bare number for unknown codes."""
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def describe_read(body: GeneratedBody) -> str:
+    """How much of the body the service read before answering."""
+    if body.read == 0:
+        return "the service read none of the body before answering"
+    if body.read >= body.size:
+        return "the service read all of the body before answering"
+    return f"the service read {format_size(body.read)} of it before answering"
+
+
+def check_upload(entry: UploadEntry, probe: UploadProbe, target: Target) -> None:
+    size = entry.max_bytes + probe.extra_bytes
+    body = entry.body(size)
+    headers = [("Content-Type", body.content_type)]
+    if probe.content_length:
+        headers.append(("Content-Length", str(size)))
+    response = target.send_body(ProbeRequest(entry.path, entry.method, tuple(headers)), body.chunks)
+
+    status = response.status
+    rejected = entry.over_limit_status
+    limit = format_size(entry.max_bytes)
+    what = f"upload {entry.name} {probe.detail}"
+    sent = f"{format_size(size)} {probe.how_sent}"
+    if probe.extra_bytes == 0:
+        if status == rejected:
+            raise Drift(
+                what,
+                f"{limit} allowed (not {rejected})",
+                describe_status(status),
+                f"a body of exactly the documented limit, {sent}, was rejected: the live limit is lower"
+                f" than {limit}, or counts off by one; {describe_read(body)}",
+            )
+        if status in (404, 405) and rejected not in (404, 405):
+            raise Drift(
+                what,
+                f"{limit} allowed (not {rejected})",
+                describe_status(status),
+                f"{entry.method} {entry.path} reached no upload route: check path and method in the manifest",
+            )
+        return
+    if status != rejected:
+        verdict = "accepted" if 200 <= status < 400 else f"answered {status} instead of {rejected}"
+        detail = f"{sent} was {verdict}; documented limit {limit} → {rejected}; {describe_read(body)}"
+        if not probe.content_length and 200 <= status < 400:
+            detail += "; a limit that checks only the Content-Length header misses chunked uploads"
+        raise Drift(what, f"{rejected} for {format_size(size)}", describe_status(status), detail)
+
+
+class UploadKind(BaseKind):
+    key = "upload"
+    many = True
+    model = UploadEntry
+
+    def checks(self, entry: UploadEntry, manifest: Manifest) -> Iterable[Check]:
+        for probe in PROBES:
+            yield Check("upload", entry.name, probe.detail, entry, partial(check_upload, entry, probe))
+
+    def probed_paths(self, entry: UploadEntry, manifest: Manifest) -> Iterable[str]:
+        return ()  # uploads are not GETs: nothing for the undocumented-headers check to look at
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[UploadKind]:
+    return [UploadKind()]
