@@ -111,6 +111,34 @@ def import_app(reference: str, root: Path, env: Mapping[str, str]) -> Any:
     return obj
 
 
+class _LifespanReturned(Exception):
+    """The app returned from the lifespan scope without completing startup."""
+
+
+def _lifespan_guard(app: Any) -> Any:
+    """``app``, but returning from the lifespan scope without a startup
+    answer raises, as uvicorn reads it: lifespan unsupported. Plain ASGI apps
+    often just ``return`` on scopes they do not serve; without this the
+    startup would wait for its timeout."""
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        answered = False
+
+        async def watched_send(message: Any) -> None:
+            nonlocal answered
+            answered = answered or message["type"].startswith("lifespan.startup.")
+            await send(message)
+
+        await app(scope, receive, watched_send)
+        if not answered:
+            raise _LifespanReturned
+
+    return guarded
+
+
 class _LoopThread:
     """An asyncio loop on a daemon thread; the synchronous checks submit
     coroutines to it. The app's lifespan and transport live on it."""
@@ -197,10 +225,10 @@ class Target:
             return app
         from asgi_lifespan import LifespanManager, LifespanNotSupported
 
-        manager = LifespanManager(app, startup_timeout=max(self.spec.timeout, 10.0))
+        manager = LifespanManager(_lifespan_guard(app), startup_timeout=max(self.spec.timeout, 10.0))
         try:
             await manager.__aenter__()
-        except LifespanNotSupported:
+        except (LifespanNotSupported, _LifespanReturned):
             if self.spec.lifespan == "on":
                 raise TargetUnavailable("lifespan = 'on', but the app does not support the lifespan protocol") from None
             return app

@@ -354,3 +354,36 @@ def test_plain_asgi_app_is_a_valid_target(project: Project) -> None:
     )
     project.manifest(_echo_header_manifest("app:app", "X-A", "b"))
     project.run().assert_outcomes(passed=1)
+
+
+def test_plain_asgi_app_that_ignores_lifespan_starts_at_once(project: Project) -> None:
+    project.app(
+        """
+        async def app(scope, receive, send):
+            if scope["type"] != "http":
+                return  # no lifespan support, the common way
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"b")]})
+            await send({"type": "http.response.body", "body": b"ok"})
+        """
+    )
+    project.manifest(_echo_header_manifest("app:app", "X-A", "b"))
+    result = project.run()
+    result.assert_outcomes(passed=1)
+    # Without the guard, startup waits for its 10 s timeout and then fails.
+    assert result.duration < 8
+
+
+def test_lifespan_on_with_an_app_that_ignores_it_fails_with_the_reason(project: Project) -> None:
+    project.app(
+        """
+        async def app(scope, receive, send):
+            if scope["type"] != "http":
+                return
+        """
+    )
+    project.manifest(_echo_header_manifest("app:app", "X-A", "b", 'lifespan = "on"'))
+    result = project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*target unavailable: lifespan = 'on', but the app does not support the lifespan protocol"]
+    )
