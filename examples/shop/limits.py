@@ -3,11 +3,13 @@ client may leave out (a chunked body has no Content-Length)."""
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyLimitExceeded(Exception):
-    pass
+class BodyLimitExceeded(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="request body too large")
 
 
 class BodySizeLimitMiddleware:

@@ -23,6 +23,11 @@ app = FastAPI(
 )
 
 
+# Innermost: its 413 (an HTTPException raised while the route reads the
+# body) reaches FastAPI's exception handling directly.
+app.add_middleware(BodySizeLimitMiddleware, max_bytes=1024 * 1024)
+
+
 @app.middleware("http")
 async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
     response = await call_next(request)
@@ -34,7 +39,6 @@ async def security_headers(request: Request, call_next):  # type: ignore[no-unty
     return response
 
 
-app.add_middleware(BodySizeLimitMiddleware, max_bytes=1024 * 1024)
 app.add_middleware(
     CORSMiddleware,
     allow_origins=["https://shop.example"],
