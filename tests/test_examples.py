@@ -40,7 +40,7 @@ def test_drifted_example_fails_with_documented_and_live(example: Project, monkey
             "  why:      browsers must only ever speak HTTPS to us",
         ]
     )
-    result.stdout.fnmatch_lines(["setting debug: documented false, live True"])
+    result.stdout.fnmatch_lines(["setting debug: documented false, live true"])
     result.stdout.fnmatch_lines(["FAILED defaults.toml::cookie:session[[]secure[]]*"])
     assert "opaque-session-id" not in result.stdout.str()
     assert "example-only" not in result.stdout.str()
