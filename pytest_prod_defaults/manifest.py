@@ -125,7 +125,7 @@ def _known_keys(model: Any, path: KeyPath) -> list[str]:
             return []
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
+        return [info.alias or name for name, info in annotation.model_fields.items()]
     return []
 
 
@@ -261,6 +261,8 @@ def load_manifest(
     sections: dict[str, list[Entry]] = {}
     for kind in kinds:
         value = getattr(validated, kind.key)
+        if not kind.many and value is None and getattr(kind, "default_entry", False):
+            value = kind.model()  # the table's defaults apply when it is left out
         entries = list(value) if kind.many else ([value] if value is not None else [])
         for index, entry in enumerate(entries):
             entry._source = name

@@ -1,10 +1,271 @@
-"""`config`: not built yet."""
+"""``[config]``: values of the service's settings object (a pydantic-settings
+``BaseSettings`` instance, or any pydantic model instance), read in-process.
+
+Also home of the comparison of a TOML value with a live Python value, and of
+how a live value is shown in a report without ever showing a secret; the
+middleware and undocumented checks use them too.
+"""
 
 from __future__ import annotations
 
+import datetime
+import enum
+import inspect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePath
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from ..checks import BaseKind, Check, Drift, TargetUnavailable
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import AppReference, Entry
+from ..target import Target, import_app
+
+SECRET_MASK = "**********"
+NUMBERS = (int, float)
+PLAIN_TYPES = (str, bytes, int, float, list, tuple, set, frozenset, dict, Mapping)
+
+
+def is_secret(value: object) -> bool:
+    """``SecretStr``, ``SecretBytes``, ``Secret[...]``, or anything else that
+    hides its value behind ``get_secret_value()``."""
+    return callable(getattr(value, "get_secret_value", None))
+
+
+def holds_secret(value: object) -> bool:
+    """Whether a secret hides anywhere inside ``value``."""
+    if is_secret(value):
+        return True
+    if isinstance(value, BaseModel):
+        return any(holds_secret(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, Mapping):
+        return any(holds_secret(item) for item in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(holds_secret(item) for item in value)
+    return False
+
+
+def dotted_path(obj: Any) -> str:
+    """``module.qualname`` of a function or class: how a manifest names it."""
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    return f"{module}.{qualname}" if module else str(qualname)
+
+
+def is_code(value: object) -> bool:
+    """A class or function: compared and shown as its dotted path."""
+    return isinstance(value, type) or inspect.isroutine(value)
+
+
+def same_value(documented: Any, live: Any) -> bool:
+    """Whether the TOML value ``documented`` equals the live value: lists equal
+    lists and tuples (and sets, in any order), enums compare by value, paths
+    as strings, classes and functions by ``module.qualname``, models as tables."""
+    if is_secret(live):
+        return same_value(documented, live.get_secret_value())
+    if isinstance(live, enum.Enum):
+        return same_value(documented, live.value)
+    if isinstance(live, BaseModel):
+        live = {name: getattr(live, name) for name in type(live).model_fields}
+    elif isinstance(live, PurePath):
+        live = str(live)
+    elif is_code(live):
+        live = dotted_path(live)
+    if isinstance(documented, bool) or isinstance(live, bool):
+        return isinstance(documented, bool) and isinstance(live, bool) and documented == live
+    if isinstance(documented, list):
+        if isinstance(live, (list, tuple)):
+            return len(documented) == len(live) and all(map(same_value, documented, live))
+        if isinstance(live, (set, frozenset)):
+            return _same_members(documented, list(live))
+        return False
+    if isinstance(documented, dict):
+        if not isinstance(live, Mapping) or set(documented) != {str(key) for key in live}:
+            return False
+        by_name = {str(key): item for key, item in live.items()}
+        return all(same_value(item, by_name[key]) for key, item in documented.items())
+    if isinstance(documented, NUMBERS) and isinstance(live, datetime.timedelta):
+        return documented == live.total_seconds()
+    if isinstance(documented, str) and live is not None and not isinstance(live, PLAIN_TYPES):
+        # URLs, UUIDs, IP addresses, decimals: written as their text
+        return documented == str(live)
+    return bool(documented == live) and isinstance(documented, str) == isinstance(live, str)
+
+
+def _same_members(documented: list[Any], live: list[Any]) -> bool:
+    if len(documented) != len(live):
+        return False
+    remaining = list(live)
+    for item in documented:
+        match = next((index for index, candidate in enumerate(remaining) if same_value(item, candidate)), None)
+        if match is None:
+            return False
+        remaining.pop(match)
+    return True
+
+
+def shown_value(value: Any) -> str:
+    """``value`` as a report shows it: lists as lists, enums by value,
+    classes and functions by dotted path, and every secret as ``**********``."""
+    if is_secret(value):
+        return SECRET_MASK
+    if isinstance(value, enum.Enum):
+        return shown_value(value.value)
+    if isinstance(value, BaseModel):
+        value = {name: getattr(value, name) for name in type(value).model_fields}
+    if isinstance(value, PurePath):
+        return repr(str(value))
+    if is_code(value):
+        return repr(dotted_path(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(shown_value(item) for item in value) + "]"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(shown_value(item) for item in value)) + "}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{shown_value(key)}: {shown_value(item)}" for key, item in value.items()) + "}"
+    return repr(value)
+
+
+class ConfigEntry(Entry):
+    object: AppReference
+    values: dict[str, Any] = Field(default_factory=dict)
+    secrets: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _a_secret_is_never_compared(self) -> ConfigEntry:
+        both = [name for name in self.secrets if name in self.values]
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} in both 'values' and 'secrets': a secret's value is never written down or compared"
+            )
+        repeated = sorted({name for name in self.secrets if self.secrets.count(name) > 1})
+        if repeated:
+            raise ValueError(f"'secrets' lists {', '.join(repeated)} more than once")
+        return self
+
+    def default_name(self) -> str:
+        return "config"
+
+
+@dataclass
+class LiveConfig:
+    """The settings object of one ``[config]`` table, imported once per
+    target (a factory is called once), failure included."""
+
+    reference: str
+    _target: Target | None = None
+    _object: Any = None
+    _failure: str | None = None
+
+    def get(self, target: Target) -> BaseModel:
+        if self._target is not target:
+            self._target, self._object, self._failure = target, None, None
+            try:
+                self._object = load_config_object(self.reference, target)
+            except TargetUnavailable as exc:
+                self._failure = str(exc)
+        if self._failure is not None:
+            raise TargetUnavailable(self._failure)
+        return self._object  # type: ignore[no-any-return]
+
+
+def load_config_object(reference: str, target: Target) -> BaseModel:
+    """Import ``module:attribute`` as the app is imported: the app's root on
+    ``sys.path`` and ``[target].env`` set. In every mode, ``url`` included."""
+    spec = target.spec
+    root = (target.root / spec.app_dir).resolve() if spec.app_dir else Path(target.root)
+    obj = import_app(reference, root, spec.env)
+    if isinstance(obj, type):
+        raise TargetUnavailable(f"{reference} is the class {obj.__name__}: name the settings object, an instance")
+    if not isinstance(obj, BaseModel):
+        raise TargetUnavailable(
+            f"{reference} is a {type(obj).__name__}, not a pydantic-settings BaseSettings (or pydantic model) instance"
+        )
+    return obj
+
+
+def _typed(documented: Any, model: type[BaseModel], name: str) -> Any:
+    """``documented`` converted by the field's own type (``"INFO"`` to an
+    enum, ``"https://a.example"`` to a URL), or ``documented`` if it does not
+    convert."""
+    from pydantic import TypeAdapter
+
+    info = model.model_fields[name]
+    try:
+        field_type: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        return TypeAdapter(field_type).validate_python(documented)
+    except Exception:
+        return documented
+
+
+def config_values_equal(documented: Any, live: Any, model: type[BaseModel], name: str) -> bool:
+    if same_value(documented, live):
+        return True
+    if isinstance(documented, bool) != isinstance(live, bool):
+        return False
+    if isinstance(documented, str) and isinstance(live, NUMBERS):
+        return False
+    converted = _typed(documented, model, name)
+    if converted is documented:
+        return False
+    try:
+        return bool(converted == live)
+    except Exception:
+        return False
+
+
+def check_value(entry: ConfigEntry, name: str, live_config: LiveConfig, target: Target) -> None:
+    settings = live_config.get(target)
+    model = type(settings)
+    documented = entry.values[name]
+    what = f"config {name}"
+    if name not in model.model_fields:
+        raise Drift(what, shown_value(documented), "no such field", f"{entry.object} is a {model.__name__}")
+    live = getattr(settings, name)
+    if config_values_equal(documented, live, model, name):
+        return
+    if holds_secret(live):
+        raise Drift(what, SECRET_MASK, SECRET_MASK, "a secret: its value is never shown")
+    raise Drift(what, shown_value(documented), shown_value(live))
+
+
+def check_secret(entry: ConfigEntry, name: str, live_config: LiveConfig, target: Target) -> None:
+    model = type(live_config.get(target))
+    if name not in model.model_fields:
+        raise Drift(f"config {name}", "a secret field", "no such field", f"{entry.object} is a {model.__name__}")
+
+
+class ConfigKind(BaseKind):
+    key = "config"
+    many = False
+    model = ConfigEntry
+
+    def checks(self, entry: ConfigEntry, manifest: Manifest) -> Iterable[Check]:
+        live_config = LiveConfig(entry.object)
+        for name in entry.values:
+            yield Check(
+                "config",
+                name,
+                None,
+                entry,
+                partial(check_value, entry, name, live_config),
+                line=manifest.line_of("config", "values", name),
+            )
+        for name in entry.secrets:
+            yield Check(
+                "config",
+                name,
+                "secret",
+                entry,
+                partial(check_secret, entry, name, live_config),
+                line=manifest.line_of("config", "secrets"),
+            )
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[ConfigKind]:
+    return [ConfigKind()]

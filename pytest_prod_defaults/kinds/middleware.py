@@ -1,10 +1,204 @@
-"""`middleware`: not built yet."""
+"""``[[middleware]]``: a middleware in ``app.user_middleware``, added with the
+documented options."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from pydantic import Field
+
+from ..checks import BaseKind, Check, Drift, NotApplicable
 from ..hookspecs import hookimpl
+from ..manifest import Manifest
+from ..model import Entry
+from ..target import Target
+from .config import SECRET_MASK, holds_secret, same_value, shown_value
+
+SENSITIVE_OPTION_WORDS = ("secret", "password", "passwd", "token", "api_key", "apikey", "private", "credential")
+"""Option names whose text values are never shown (``SessionMiddleware(secret_key=...)``)."""
+
+
+class MiddlewareEntry(Entry):
+    middleware_class: str = Field(alias="class", min_length=1)
+    """Class name (``CORSMiddleware``) or dotted path (``starlette.middleware.cors.CORSMiddleware``)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def default_name(self) -> str:
+        return self.middleware_class.rsplit(".", 1)[-1]
+
+
+class MiddlewareDrift(Drift):
+    """Several documented options differ: the first on the headline's first
+    line, each other on a line of its own."""
+
+    def __init__(self, differences: Sequence[Drift]):
+        first = differences[0]
+        super().__init__(first.what, first.documented, first.live, first.detail)
+        self.differences = tuple(differences)
+
+    def headline(self) -> str:
+        return "\n".join(Drift.headline(difference) for difference in self.differences)
+
+
+def user_middleware(target: Target, what: str) -> list[Any]:
+    """``app.user_middleware`` of the target's application, outermost first;
+    :class:`NotApplicable` when the app is not FastAPI or Starlette."""
+    from starlette.applications import Starlette
+
+    app = target.app()
+    if not isinstance(app, Starlette):
+        raise NotApplicable(
+            f"{what} needs a FastAPI (or Starlette) application; {target.spec.app} is a {type(app).__name__}"
+        )
+    return list(app.user_middleware)
+
+
+def class_name(middleware: Any) -> str:
+    return str(getattr(middleware.cls, "__name__", None) or type(middleware.cls).__name__)
+
+
+def _resolve(dotted: str) -> Any:
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:split]))
+        except Exception:
+            continue
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def is_documented_class(documented: str, middleware_class: Any) -> bool:
+    """``documented`` names ``middleware_class``: by class name, by
+    ``module.qualname``, or by any dotted path it is importable from
+    (``fastapi.middleware.cors.CORSMiddleware`` is Starlette's class)."""
+    if "." not in documented:
+        return getattr(middleware_class, "__name__", None) == documented
+    qualified = f"{getattr(middleware_class, '__module__', '')}.{getattr(middleware_class, '__qualname__', '')}"
+    return documented == qualified or _resolve(documented) is middleware_class
+
+
+def match_entries(entries: Sequence[MiddlewareEntry], live: Sequence[Any]) -> list[int | None]:
+    """For each entry, the index in ``live`` of the first middleware of its
+    class that no earlier entry matched (``None``: missing)."""
+    taken: set[int] = set()
+    matched: list[int | None] = []
+    for entry in entries:
+        found = next(
+            (
+                index
+                for index, middleware in enumerate(live)
+                if index not in taken and is_documented_class(entry.middleware_class, middleware.cls)
+            ),
+            None,
+        )
+        if found is not None:
+            taken.add(found)
+        matched.append(found)
+    return matched
+
+
+def added_options(middleware: Any) -> dict[str, Any]:
+    """The options a middleware was added with: its keyword arguments, and
+    its positional ones under their parameter names."""
+    options = dict(middleware.kwargs)
+    if middleware.args:
+        try:
+            bound = inspect.signature(middleware.cls).bind_partial(None, *middleware.args)
+        except (TypeError, ValueError):
+            options.update((f"<positional {number}>", value) for number, value in enumerate(middleware.args, 1))
+        else:
+            options.update(list(bound.arguments.items())[1:])  # the first is the wrapped app
+    return options
+
+
+_NO_DEFAULT = object()
+
+
+def option_default(middleware_class: Any, name: str) -> Any:
+    try:
+        parameter = inspect.signature(middleware_class).parameters.get(name)
+    except (TypeError, ValueError):
+        return _NO_DEFAULT
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return _NO_DEFAULT
+    return parameter.default
+
+
+def shown_option(name: str, value: Any) -> str:
+    """An option's value for a report: secrets and the text of secret-named
+    options (``secret_key``) are masked."""
+    lowered = name.lower()
+    if holds_secret(value) or (
+        isinstance(value, (str, bytes)) and any(word in lowered for word in SENSITIVE_OPTION_WORDS)
+    ):
+        return SECRET_MASK
+    return shown_value(value)
+
+
+def entry_labels(entries: Sequence[MiddlewareEntry]) -> list[tuple[str, str | None]]:
+    """(name, detail) of each entry's item: the second entry of one name is
+    ``CORSMiddleware[2]``, the third ``[3]``; the first keeps the plain name."""
+    seen: dict[str, int] = {}
+    labels: list[tuple[str, str | None]] = []
+    for entry in entries:
+        name = entry.display_name()
+        seen[name] = seen.get(name, 0) + 1
+        labels.append((name, None if seen[name] == 1 else str(seen[name])))
+    return labels
+
+
+def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, target: Target) -> None:
+    live = user_middleware(target, "[[middleware]]")
+    entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
+    position = next(index for index, candidate in enumerate(entries) if candidate is entry)
+    found = match_entries(entries, live)[position]
+    what = f"middleware {label}"
+    if found is None:
+        present = ", ".join(class_name(middleware) for middleware in live) or "none"
+        raise Drift(what, "in app.user_middleware", "missing", f"app.user_middleware has: {present}")
+    middleware = live[found]
+    options = added_options(middleware)
+    differences: list[Drift] = []
+    for name, documented in entry.options.items():
+        option_what = f"{what} option {name}"
+        if name in options:
+            value, note = options[name], None
+        else:
+            value, note = option_default(middleware.cls, name), "not given: the default"
+            if value is _NO_DEFAULT:
+                differences.append(Drift(option_what, shown_option(name, documented), "not given"))
+                continue
+        if not same_value(documented, value):
+            differences.append(Drift(option_what, shown_option(name, documented), shown_option(name, value), note))
+    if len(differences) == 1:
+        raise differences[0]
+    if differences:
+        raise MiddlewareDrift(differences)
+
+
+class MiddlewareKind(BaseKind):
+    key = "middleware"
+    many = True
+    model = MiddlewareEntry
+
+    def checks(self, entry: MiddlewareEntry, manifest: Manifest) -> Iterable[Check]:
+        entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
+        position = next(index for index, candidate in enumerate(entries) if candidate is entry)
+        name, detail = entry_labels(entries)[position]
+        label = name if detail is None else f"{name}[{detail}]"
+        yield Check("middleware", name, detail, entry, partial(check_middleware, entry, label, manifest))
 
 
 @hookimpl
-def pytest_prod_defaults_kinds() -> list[object]:
-    return []
+def pytest_prod_defaults_kinds() -> list[MiddlewareKind]:
+    return [MiddlewareKind()]

@@ -1,15 +1,43 @@
-"""``[undocumented]``: what is live but not in the manifest (checks not built yet)."""
+"""``[undocumented]``: what is live but not in the manifest.
+
+Each policy is ``fail`` (a failing item), ``warn`` (a pytest warning and a
+line in the terminal summary) or ``off`` (no item). The table may be left
+out: every policy is then ``warn``. Findings name headers, cookies,
+attributes, middleware classes, options and fields, never their values
+(except application settings, which hold no secrets).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any, ClassVar
 
 from pydantic import Field
 
-from ..checks import BaseKind, Check
+from ..checks import BaseKind, Check, DocumentedHeader, Finding, NotApplicable, Undocumented
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, Policy
+from ..target import ProbeRequest, Target
+from .config import ConfigEntry, LiveConfig, shown_value
+from .middleware import MiddlewareEntry, added_options, class_name, match_entries, user_middleware
+
+FRAMING_HEADERS = frozenset(
+    {"content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date"}
+)
+APPLICATION_SETTINGS = (
+    "debug",
+    "docs_url",
+    "redoc_url",
+    "openapi_url",
+    "swagger_ui_oauth2_redirect_url",
+    "root_path",
+    "max_body_size",
+    "form_limits",
+)
+"""Attributes ``[settings]`` should speak about; the last two only where the
+installed FastAPI has them."""
 
 
 class UndocumentedPolicy(Entry):
@@ -19,14 +47,156 @@ class UndocumentedPolicy(Entry):
     config: Policy = "warn"
     ignore_headers: list[str] = Field(default_factory=list)
 
+    def default_name(self) -> str:
+        return "undocumented"
+
+
+def outcome(policy: Policy, finding: Finding) -> list[Finding]:
+    """Nothing found: nothing. Else fail, or hand the finding to ``warn``."""
+    if not finding.items:
+        return []
+    if policy == "fail":
+        raise Undocumented(finding)
+    return [finding]
+
+
+def path_part(path: str) -> str:
+    return path.split("?", 1)[0]
+
+
+def probed_paths(manifest: Manifest) -> list[str]:
+    """Every path some entry requests with a plain GET, and ``[target].paths``,
+    in manifest order: the same list in every process."""
+    paths: dict[str, None] = dict.fromkeys(manifest.target.paths)
+    for key, kind in manifest.kinds.items():
+        ask = getattr(kind, "probed_paths", None)
+        if ask is None:
+            continue
+        for entry in manifest.entries(key):
+            paths.update(dict.fromkeys(ask(entry, manifest)))
+    return list(paths)
+
+
+def documented_headers(manifest: Manifest) -> list[DocumentedHeader]:
+    found: list[DocumentedHeader] = []
+    for key, kind in manifest.kinds.items():
+        ask = getattr(kind, "documented_headers", None)
+        if ask is None:
+            continue
+        for entry in manifest.entries(key):
+            found.extend(ask(entry, manifest))
+    return found
+
+
+def covers(documented: DocumentedHeader, name: str, path: str, cookie: str | None = None) -> bool:
+    if documented.name.lower() != name or documented.cookie != cookie:
+        return False
+    return documented.paths is None or path_part(path) in {path_part(p) for p in documented.paths}
+
+
+def cookie_name(set_cookie: str) -> str:
+    return set_cookie.split(";", 1)[0].split("=", 1)[0].strip()
+
+
+def undocumented_headers(
+    policy: UndocumentedPolicy, path: str, documented: Sequence[DocumentedHeader], target: Target
+) -> list[Finding]:
+    response = target.response(ProbeRequest(path))
+    ignored = FRAMING_HEADERS | {name.lower() for name in policy.ignore_headers}
+    found: list[str] = []
+    for name in response.names():
+        if name in ignored:
+            continue
+        if name == "set-cookie":
+            # Set-Cookie is documented cookie by cookie, by [[cookie]] entries
+            for cookie in dict.fromkeys(cookie_name(value) for value in response.values(name)):
+                if not any(covers(header, name, path, cookie) for header in documented):
+                    found.append(f"set-cookie (cookie {cookie})")
+        elif not any(covers(header, name, path) for header in documented):
+            found.append(name)
+    what = f"response headers on {path} that no entry documents (GET answered {response.status})"
+    return outcome(policy.headers, Finding(what, tuple(found)))
+
+
+def documented_settings(manifest: Manifest) -> set[str]:
+    """The application attributes ``[settings]`` speaks about: its keys
+    other than the people fields."""
+    table = manifest.section("settings")
+    if table is None:
+        return set()
+    keys = set(table.model_fields_set) | set(table.model_extra or {})
+    return keys - set(Entry.model_fields)
+
+
+def undocumented_settings(policy: UndocumentedPolicy, manifest: Manifest, target: Target) -> list[Finding]:
+    from starlette.applications import Starlette
+
+    app = target.app()
+    if not isinstance(app, Starlette):
+        raise NotApplicable(
+            f"settings need a FastAPI (or Starlette) application; {target.spec.app} is a {type(app).__name__}"
+        )
+    documented = documented_settings(manifest)
+    found = [
+        f"{name} = {shown_value(getattr(app, name))}"
+        for name in APPLICATION_SETTINGS
+        if name not in documented and hasattr(app, name)
+    ]
+    return outcome(policy.settings, Finding("application settings that [settings] omits", tuple(found)))
+
+
+def undocumented_middleware(policy: UndocumentedPolicy, manifest: Manifest, target: Target) -> list[Finding]:
+    live = user_middleware(target, "undocumented middleware")
+    entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
+    owners = {
+        index: entry for index, entry in zip(match_entries(entries, live), entries, strict=True) if index is not None
+    }
+    found: list[str] = []
+    for index, middleware in enumerate(live):
+        entry = owners.get(index)
+        if entry is None:
+            found.append(class_name(middleware))
+            continue
+        found.extend(
+            f"{class_name(middleware)} option {name}" for name in added_options(middleware) if name not in entry.options
+        )
+    return outcome(
+        policy.middleware, Finding("middleware and options that no [[middleware]] entry documents", tuple(found))
+    )
+
+
+def undocumented_config(
+    policy: UndocumentedPolicy, entry: ConfigEntry, live_config: LiveConfig, target: Target
+) -> list[Finding]:
+    settings = live_config.get(target)
+    documented = set(entry.values) | set(entry.secrets)
+    found = tuple(name for name in type(settings).model_fields if name not in documented)
+    what = f"fields of {entry.object} in neither [config].values nor [config].secrets"
+    return outcome(policy.config, Finding(what, found))
+
 
 class UndocumentedKind(BaseKind):
     key = "undocumented"
     many = False
     model = UndocumentedPolicy
+    default_entry: ClassVar[bool] = True
+    """Without an ``[undocumented]`` table every policy is ``warn``."""
 
     def checks(self, entry: UndocumentedPolicy, manifest: Manifest) -> Iterable[Check]:
-        return ()
+        def check(name: str, detail: str | None, run: Any) -> Check:
+            return Check("undocumented", name, detail, entry, run, line=manifest.line_of("undocumented", name))
+
+        if entry.headers != "off":
+            documented = documented_headers(manifest)
+            for path in probed_paths(manifest):
+                yield check("headers", path, partial(undocumented_headers, entry, path, documented))
+        if entry.settings != "off":
+            yield check("settings", None, partial(undocumented_settings, entry, manifest))
+        if entry.middleware != "off":
+            yield check("middleware", None, partial(undocumented_middleware, entry, manifest))
+        config = manifest.section("config")
+        if entry.config != "off" and isinstance(config, ConfigEntry):
+            yield check("config", None, partial(undocumented_config, entry, config, LiveConfig(config.object)))
 
 
 @hookimpl

@@ -1,0 +1,414 @@
+"""``[[middleware]]``: a middleware in ``app.user_middleware``, matched by class
+name or dotted path, added with the documented options."""
+
+from __future__ import annotations
+
+from conftest import Project
+
+QUIET = """
+    [undocumented]
+    headers = "off"
+    settings = "off"
+    middleware = "off"
+    config = "off"
+"""
+
+SHOP_APP = """
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    app = FastAPI()
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=("api.shop.example",))
+    app.add_middleware(CORSMiddleware, allow_origins=["https://shop.example"], allow_credentials=True)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+
+    @app.middleware("http")
+    async def add_request_id(request, call_next):
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = "0" * 32
+        return response
+
+    @app.get("/")
+    def index():
+        return {"ok": True}
+"""
+
+SHOP_MANIFEST = (
+    """
+    [target]
+    app = "app:app"
+    host = "api.shop.example"
+
+    [[middleware]]
+    class = "CORSMiddleware"
+    options = { allow_origins = ["https://shop.example"], allow_credentials = true }
+    why = "only our storefront may call us with cookies"
+    owner = "security-team"
+
+    [[middleware]]
+    class = "starlette.middleware.trustedhost.TrustedHostMiddleware"
+    options = { allowed_hosts = ["api.shop.example"] }
+
+    [[middleware]]
+    class = "BaseHTTPMiddleware"
+    options = { dispatch = "app.add_request_id" }
+
+    [[middleware]]
+    class = "fastapi.middleware.gzip.GZipMiddleware"
+    options = { minimum_size = 1000, compresslevel = 9 }
+    """
+    + QUIET
+)
+
+
+def literal(text: str) -> str:
+    """``text`` as an fnmatch pattern matching exactly itself."""
+    return "".join(f"[{char}]" if char in "[]*?" else char for char in text)
+
+
+def test_documented_middleware_with_its_options_passes(project: Project) -> None:
+    project.app(SHOP_APP)
+    project.manifest(SHOP_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED defaults.toml::middleware:CORSMiddleware",
+            "PASSED defaults.toml::middleware:TrustedHostMiddleware",
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware",
+            "PASSED defaults.toml::middleware:GZipMiddleware",
+        ],
+        consecutive=False,
+    )
+
+
+def test_cors_opened_to_everyone_fails_with_the_differing_option(project: Project) -> None:
+    project.app(SHOP_APP.replace('allow_origins=["https://shop.example"]', 'allow_origins=["*"]'))
+    project.manifest(SHOP_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:CORSMiddleware _*",
+            literal("middleware CORSMiddleware option allow_origins: documented ['https://shop.example'], live ['*']"),
+            "  why:      only our storefront may call us with cookies",
+            "  owner:    security-team",
+            "  manifest: defaults.toml:6",
+        ]
+    )
+
+
+def test_every_differing_option_is_listed(project: Project) -> None:
+    project.app(
+        SHOP_APP.replace(
+            'allow_origins=["https://shop.example"], allow_credentials=True',
+            'allow_origins=["*"], allow_credentials=False',
+        )
+    )
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "CORS")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            literal("middleware CORSMiddleware option allow_origins: documented ['https://shop.example'], live ['*']"),
+            "middleware CORSMiddleware option allow_credentials: documented True, live False",
+        ]
+    )
+
+
+def test_removed_middleware_is_missing(project: Project) -> None:
+    project.app(
+        SHOP_APP.replace("app.add_middleware(TrustedHostMiddleware", "# app.add_middleware(TrustedHostMiddleware")
+    )
+    project.manifest(SHOP_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:TrustedHostMiddleware _*",
+            "middleware TrustedHostMiddleware: documented in app.user_middleware, live missing "
+            "(app.user_middleware has: BaseHTTPMiddleware, GZipMiddleware, CORSMiddleware)",
+            "  manifest: defaults.toml:12",
+        ]
+    )
+
+
+def test_changed_dispatch_function_compares_by_dotted_path(project: Project) -> None:
+    project.app(SHOP_APP.replace("async def add_request_id", "async def stamp_request"))
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "BaseHTTP")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["middleware BaseHTTPMiddleware option dispatch: documented 'app.add_request_id', live 'app.stamp_request'"]
+    )
+
+
+def test_an_option_left_out_when_added_compares_with_its_default(project: Project) -> None:
+    project.app(SHOP_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "GZipMiddleware"
+        options = { compresslevel = 9 }
+
+        [[middleware]]
+        class = "CORSMiddleware"
+        options = { allow_methods = ["GET", "POST"] }
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            literal(
+                "middleware CORSMiddleware option allow_methods: documented ['GET', 'POST'], live ['GET'] "
+                "(not given: the default)"
+            )
+        ]
+    )
+
+
+TWO_HTTP_MIDDLEWARE_APP = """
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def inner(request, call_next):
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def outer(request, call_next):
+        return await call_next(request)
+"""
+
+
+def _two_entries(first: str, second: str) -> str:
+    return (
+        f"""
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "BaseHTTPMiddleware"
+        options = {{ dispatch = "app.{first}" }}
+
+        [[middleware]]
+        class = "starlette.middleware.base.BaseHTTPMiddleware"
+        options = {{ dispatch = "app.{second}" }}
+        """
+        + QUIET
+    )
+
+
+def test_entries_of_one_class_match_in_order_and_get_distinct_names(project: Project) -> None:
+    project.app(TWO_HTTP_MIDDLEWARE_APP)
+    project.manifest(_two_entries("outer", "inner"))  # user_middleware lists the outermost first
+    result = project.run()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware",
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware[[]2[]]",
+        ]
+    )
+
+
+def test_entries_of_one_class_in_the_wrong_order_both_fail(project: Project) -> None:
+    project.app(TWO_HTTP_MIDDLEWARE_APP)
+    project.manifest(_two_entries("inner", "outer"))
+    result = project.run()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "middleware BaseHTTPMiddleware option dispatch: documented 'app.inner', live 'app.outer'",
+            literal("middleware BaseHTTPMiddleware[2] option dispatch: documented 'app.outer', live 'app.inner'"),
+        ],
+        consecutive=False,
+    )
+
+
+def test_a_secret_option_is_never_shown(project: Project) -> None:
+    project.app(
+        """
+        from fastapi import FastAPI
+
+        class SigningMiddleware:
+            def __init__(self, app, secret_key: str, max_age: int = 60):
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                await self.app(scope, receive, send)
+
+        app = FastAPI()
+        app.add_middleware(SigningMiddleware, "live-signing-key-123", max_age=30)
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "SigningMiddleware"
+        options = { secret_key = "manifest-key-456", max_age = 30 }
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["middleware SigningMiddleware option secret_key: documented **********, live **********"]
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "live-signing-key-123" not in output
+    assert "manifest-key-456" not in output
+
+
+def test_a_plain_asgi_app_is_skipped_with_the_reason(project: Project) -> None:
+    project.app(
+        """
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        lifespan = "off"
+
+        [[middleware]]
+        class = "CORSMiddleware"
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED * " + literal("[[middleware]] needs a FastAPI (or Starlette) application; app:app is a function")]
+    )
+
+
+def test_url_mode_without_an_app_object_is_skipped(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        mode = "url"
+        base_url = "http://127.0.0.1:9"
+
+        [[middleware]]
+        class = "CORSMiddleware"
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED * mode = 'url' has no application object*"])
+
+
+def test_starlette_application_middleware_is_checked(project: Project) -> None:
+    project.app(
+        """
+        from starlette.applications import Starlette
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app = Starlette(middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=["*"])])
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "TrustedHostMiddleware"
+        options = { allowed_hosts = ["api.shop.example"] }
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [literal("middleware TrustedHostMiddleware option allowed_hosts: documented ['api.shop.example'], live ['*']")]
+    )
+
+
+def test_missing_class_is_a_usage_error_naming_the_line(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        options = { allow_origins = ["*"] }
+        """
+    )
+    result = project.run()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["defaults.toml:5: middleware[[]1[]].class: required key is missing"])
+
+
+def test_misspelt_key_names_the_closest_known_key(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "CORSMiddleware"
+
+        [[middleware]]
+        class = "GZipMiddleware"
+        option = { minimum_size = 500 }
+        """
+    )
+    result = project.run()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        ["defaults.toml:10: middleware[[]2[]].option: unknown key 'option'; did you mean 'options'?"]
+    )
+
+
+def test_options_must_be_a_table(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "CORSMiddleware"
+        options = ["allow_origins"]
+        """
+    )
+    result = project.run()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["defaults.toml:7: middleware[[]1[]].options: *valid dictionary*"])
+
+
+def test_misspelt_class_key_suggests_class(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        clas = "CORSMiddleware"
+        """
+    )
+    result = project.run()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            "defaults.toml:5: middleware[[]1[]].class: required key is missing",
+            "defaults.toml:6: middleware[[]1[]].clas: unknown key 'clas'; did you mean 'class'?",
+        ]
+    )
