@@ -331,7 +331,9 @@ class Target:
             raise TargetUnavailable(
                 f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
             ) from None
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # noqa: BLE001 - any transport failure is the target being unreachable
+            # Exceptions inside the app arrive as 500s (raise_app_exceptions
+            # is off), so what is left is the connection: say it in a line.
             raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
         elapsed = time.perf_counter() - started
         headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
@@ -392,7 +394,9 @@ class Target:
                         kept += chunk[: BODY_LIMIT - len(kept)]
             finally:
                 await response.aclose()
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # noqa: BLE001 - any transport failure is the target being unreachable
+            # Exceptions inside the app arrive as 500s (raise_app_exceptions
+            # is off), so what is left is the connection: say it in a line.
             raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
         finally:
             await tracked.aclose()
