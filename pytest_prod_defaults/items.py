@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .checks import Check, Drift, Finding, NotApplicable, TargetUnavailable, Undocumented
+from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
 from .registry import KindError, builtin_kind_modules, ordered_kinds
@@ -28,7 +28,6 @@ class DefaultsSession:
     def __init__(self, config: pytest.Config, run: DefaultsRun) -> None:
         self.config = config
         self.run = run
-        self.findings: list[tuple[str, Finding]] = []
 
     @classmethod
     def start(cls, config: pytest.Config, path: Path) -> DefaultsSession:
@@ -70,17 +69,10 @@ class DefaultsSession:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         # The result rides on the report (xdist sends it to the controller).
-        if isinstance(item, DefaultItem) and item.result is not None and call.when in ("setup", "call"):
-            if call.when == "call" or report.skipped:
-                report.prod_defaults = item.result.to_dict()
+        ran = call.when == "call" or (call.when == "setup" and report.skipped)
+        if ran and isinstance(item, DefaultItem) and item.result is not None:
+            report.prod_defaults = item.result.to_dict()
         return report
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.findings:
-            return
-        terminalreporter.section("undocumented production defaults (warn)")
-        for check_id, finding in self.findings:
-            terminalreporter.line(f"{check_id}: {finding.what}: {', '.join(finding.items)}")
 
 
 def _display_path(config: pytest.Config, path: Path) -> Path:
@@ -139,8 +131,8 @@ class DefaultItem(pytest.Item):
                 self.user_properties += [("documented", exc.documented), ("live", exc.live)]
             raise
         self._finish(findings=findings)
+        # The summary lists them from the result, which reaches an xdist controller.
         for finding in findings:
-            self.defaults.findings.append((self.check.id, finding))
             # Attributed to the manifest line, not to this module: that is
             # where a person goes to document what was found.
             line = self.check.line or self.check.entry.line or 1
@@ -160,4 +152,3 @@ class DefaultItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.check.line or self.check.entry.line
         return self.path, (line - 1 if line else None), self.name
-

@@ -15,7 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from .items import DefaultsSession
 
-SESSION_KEY = pytest.StashKey["DefaultsSession"]()
+SESSION_KEY: pytest.StashKey[DefaultsSession] = pytest.StashKey()
 MODES = ("asgi", "server", "url")
 
 
@@ -45,6 +45,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="check a deployed service at URL (implies --defaults-mode=url).",
     )
+    group.addoption(
+        "--defaults-report",
+        action="append",
+        metavar="PATH",
+        dest="defaults_reports",
+        default=[],
+        help="with --check-defaults, write a report of the run at the end: PATH ending .md (Markdown, "
+        "also appended to $GITHUB_STEP_SUMMARY when set) or .json; repeatable.",
+    )
     parser.addini("defaults_file", "path of the defaults manifest, relative to the rootdir", default="defaults.toml")
 
 
@@ -65,10 +74,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("check_defaults"):
         return
     from .items import DefaultsSession
+    from .reporting import DefaultsReporter, report_paths
 
+    # Workers only attach results to their reports: the controller writes.
+    controller = not hasattr(config, "workerinput")
+    paths = report_paths(config) if controller else []
     session = DefaultsSession.start(config, manifest_path(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "prod_defaults_session")
+    if controller:
+        config.pluginmanager.register(DefaultsReporter(config, session.run, paths), "prod_defaults_reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
