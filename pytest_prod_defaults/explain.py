@@ -44,4 +44,6 @@ def explain(manifest: Manifest, check: Check, error: BaseException) -> str:
         if value:
             lines.append(f"  {label + ':':<9} {value}")
     lines.append(f"  {'manifest:':<9} {manifest_location(manifest, check)}")
+    if entry.inherited:
+        lines.append(f"  {'inherited from:':<9} {entry.inherited}")
     return "\n".join(lines)

@@ -107,23 +107,24 @@ class DefaultItem(pytest.Item):
         self.defaults = defaults
         self.user_properties.append(("kind", check.kind))
         self.result: Result | None = None
+        entry = check.entry
+        if entry.skip and not waiver_expired(check):
+            # A waiver is known from the manifest alone: a skip mark, so
+            # pytest reports it at the manifest line like any marked test.
+            reason = entry.skip if entry.until is None else f"{entry.skip} (waived until {entry.until})"
+            self._finish(skipped=reason, waived=True)
+            self.add_marker(pytest.mark.skip(reason=reason))
 
     def _finish(self, **how: Any) -> None:
         self.result = result_of(self.defaults.run.manifest, self.check, **how)
-
-    def setup(self) -> None:
-        entry = self.check.entry
-        if entry.skip and not waiver_expired(self.check):
-            reason = entry.skip if entry.until is None else f"{entry.skip} (waived until {entry.until})"
-            self._finish(skipped=reason, waived=True)
-            pytest.skip(reason)
 
     def runtest(self) -> None:
         try:
             findings = list(self.check.run(self.defaults.run.target) or ())
         except NotApplicable as exc:
             self._finish(skipped=str(exc))
-            pytest.skip(str(exc))
+            # Reported at the manifest line (reportinfo), not at this module.
+            raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
         except Exception as exc:
             self._finish(error=exc)
             if isinstance(exc, Drift):

@@ -17,8 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from .checks import CheckKind
-from .model import Entry, Service, Target
-from .toml_positions import KeyPath, key_lines, line_of
+from .extends import ExtendsError, Locator, resolve
+from .model import Entry, Profile, Service, Target
+from .toml_positions import KeyPath, key_lines
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +28,12 @@ else:  # pragma: no cover
 
 SUPPORTED_VERSIONS = (1,)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+SHOWN_CHARS = 60
+"""Longest value a problem quotes; a longer one is cut."""
+_SHOWN_SECRET_MIN = 4
+"""Environment values shorter than this are not masked in problem messages
+(masking ``1`` would garble every message with a digit in it)."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,13 @@ class Manifest:
     target: Target
     kinds: dict[str, CheckKind]
     sections: dict[str, list[Entry]] = field(default_factory=dict)
-    lines: dict[KeyPath, int] = field(default_factory=dict)
+    locator: Locator | None = None
+    profile: Profile | None = None
 
     def line_of(self, *path: str | int) -> int | None:
-        """The line of a key path in the manifest, e.g. ``("settings", "debug")``."""
-        return line_of(self.lines, path)
+        """The line of a key path in the manifest, e.g. ``("settings", "debug")``
+        (in whichever file of an ``extends`` chain writes it)."""
+        return self.locator.locate(path)[1] if self.locator else None
 
     def owner_of(self, entry: Entry) -> str | None:
         """The entry's owner, falling back to ``[service].owner``."""
@@ -95,6 +104,8 @@ def manifest_model(kinds: Iterable[CheckKind]) -> type[BaseModel]:
     """The pydantic model of a whole manifest with these kinds' sections."""
     fields: dict[str, Any] = {
         "version": (int, 1),
+        "extends": (list[str], []),
+        "profile": (Profile | None, None),
         "service": (Service, Service()),
         "target": (Target, ...),
     }
@@ -137,6 +148,16 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
+def shown(value: object) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_CHARS`; never fails (Python
+    refuses to print integers of thousands of digits)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
 def _problem_message(error: Mapping[str, Any], model: Any, loc: KeyPath) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -152,11 +173,11 @@ def _problem_message(error: Mapping[str, Any], model: Any, loc: KeyPath) -> str:
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     if kind in ("literal_error", "enum") and "input" in error:
-        return f"{message} (got {error['input']!r})"
+        return f"{message} (got {shown(error['input'])})"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         got = error.get("input")
         if got is not None and not isinstance(got, (dict, list)):
-            return f"{message} (got {got!r})"
+            return f"{message} (got {shown(got)})"
     return message
 
 
@@ -172,6 +193,8 @@ def _read_document(path: Path) -> tuple[str, dict[str, Any]]:
         raise ManifestError([Problem(name, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except OSError as exc:
         raise ManifestError([Problem(name, None, "", f"cannot be read: {exc.strerror}")]) from None
+    # Editors on Windows may start a UTF-8 file with a byte order mark, which TOML does not allow.
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise ManifestError([Problem(name, None, "", "the manifest is empty; it needs at least a [target] table")])
     try:
@@ -184,35 +207,85 @@ def _read_document(path: Path) -> tuple[str, dict[str, Any]]:
         if hasattr(exc, "msg"):
             message = exc.msg
         raise ManifestError([Problem(name, line, "", f"TOML syntax error: {message}")]) from None
+    except RecursionError:
+        nested = "TOML syntax error: arrays or tables nested too deeply"
+        raise ManifestError([Problem(name, None, "", nested)]) from None
+    except ValueError:
+        # tomllib lets Python's limit on the digits of an integer through as a bare ValueError.
+        raise ManifestError([Problem(name, None, "", "TOML syntax error: a number with too many digits")]) from None
 
 
 def _expand_environment(
-    data: dict[str, Any], lines: dict[KeyPath, int], name: str, environ: Mapping[str, str]
+    data: dict[str, Any], locator: Locator, environ: Mapping[str, str], used: dict[str, str] | None = None
 ) -> list[Problem]:
-    """Replace ``${VAR}`` in ``[target].headers`` and ``base_url``."""
+    """Replace ``${VAR}`` in ``[target].headers`` and ``base_url``, and check
+    that each header can be sent. ``used`` collects each value read from the
+    environment, so problem messages can show ``${VAR}`` in its place."""
     problems: list[Problem] = []
+    used = {} if used is None else used
     target = data.get("target")
     if not isinstance(target, dict):
         return problems
+
+    def problem(path: KeyPath, message: str) -> None:
+        file, line = locator.locate(path)
+        problems.append(Problem(file, line, format_key(path), message))
 
     def expand(value: str, path: KeyPath) -> str:
         def one(match: re.Match[str]) -> str:
             variable = match.group(1)
             if variable not in environ:
-                problems.append(Problem(name, line_of(lines, path), format_key(path),
-                                        f"environment variable {variable} is not set"))
+                problem(path, f"environment variable {variable} is not set")
                 return ""
+            if len(environ[variable]) >= _SHOWN_SECRET_MIN:
+                used[environ[variable]] = match.group(0)
             return environ[variable]
         return _ENV_REFERENCE.sub(one, value)
 
     headers = target.get("headers")
     if isinstance(headers, dict):
         for header, value in headers.items():
-            if isinstance(value, str):
-                headers[header] = expand(value, ("target", "headers", header))
+            if not isinstance(value, str):
+                continue
+            path: KeyPath = ("target", "headers", header)
+            headers[header] = expand(value, path)
+            if not _HEADER_NAME.match(header):
+                problem(path, f"{shown(header)} is not a header name")
+            if fault := _header_value_fault(headers[header]):
+                variables = ", ".join(dict.fromkeys(m.group(0) for m in _ENV_REFERENCE.finditer(value)))
+                source = f" (after reading {variables})" if variables else ""
+                # Never the value itself: it is usually a credential.
+                problem(path, f"the value{source} {fault}; a header value is one line of printable ASCII")
     if isinstance(target.get("base_url"), str):
         target["base_url"] = expand(target["base_url"], ("target", "base_url"))
     return problems
+
+
+def _header_value_fault(value: str) -> str | None:
+    """What makes ``value`` unsendable as a header value, without quoting it."""
+    for position, character in enumerate(value, start=1):
+        if character in "\r\n":
+            what = "a line break"
+        elif character == "\t":
+            continue
+        elif ord(character) < 0x20 or ord(character) == 0x7F:
+            what = "a control character"
+        elif ord(character) > 0x7E:
+            what = "a non-ASCII character"
+        else:
+            continue
+        where = "at its end" if position == len(value) else f"at character {position} of {len(value)}"
+        return f"has {what} {where}"
+    return None
+
+
+def _masked(message: str, used: Mapping[str, str]) -> str:
+    """``message`` with each value read from the environment shown as the
+    ``${VAR}`` it came from: problem messages quote values, and those may be
+    credentials."""
+    for value in sorted(used, key=len, reverse=True):
+        message = message.replace(value, used[value])
+    return message
 
 
 def load_manifest(
@@ -231,12 +304,18 @@ def load_manifest(
     kinds = list(kinds)
     name = str(path)
     text, data = _read_document(path)
-    lines = key_lines(text)
-    problems = _expand_environment(data, lines, name, os.environ if environ is None else environ)
+    try:
+        data, locator = resolve(path, data, key_lines(text), _read_document)
+    except ExtendsError as exc:
+        raise ManifestError([Problem(exc.file, exc.line, "extends", exc.message)]) from None
+    used: dict[str, str] = {}
+    problems = _expand_environment(data, locator, os.environ if environ is None else environ, used)
     version = data.get("version", 1)
-    if version not in SUPPORTED_VERSIONS:
-        problems.append(Problem(name, line_of(lines, ("version",)), "version",
-                                f"unsupported manifest version {version!r}; this plugin reads version "
+    # `version = true` and `version = 1.0` equal 1 in Python, but say nothing a reader can trust.
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
+        file, line = locator.locate(("version",))
+        problems.append(Problem(file, line, "version",
+                                f"unsupported manifest version {shown(version)}; this plugin reads version "
                                 + ", ".join(map(str, SUPPORTED_VERSIONS))))
     if "target" not in data:
         problems.append(Problem(name, None, "target",
@@ -254,8 +333,8 @@ def load_manifest(
             loc: KeyPath = tuple(error["loc"])
             # pydantic appends the validator's name for union members; keep keys only
             loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "union[")))
-            problems.append(Problem(name, line_of(lines, loc), format_key(loc),
-                                    _problem_message(error, model, loc)))
+            file, line = locator.locate(loc)
+            problems.append(Problem(file, line, format_key(loc), _masked(_problem_message(error, model, loc), used)))
         raise ManifestError(problems) from None
 
     sections: dict[str, list[Entry]] = {}
@@ -265,8 +344,9 @@ def load_manifest(
             value = kind.model()  # the table's defaults apply when it is left out
         entries = list(value) if kind.many else ([value] if value is not None else [])
         for index, entry in enumerate(entries):
-            entry._source = name
-            entry._line = line_of(lines, (kind.key, index) if kind.many else (kind.key,))
+            entry_path: KeyPath = (kind.key, index) if kind.many else (kind.key,)
+            entry._source, entry._line = locator.locate(entry_path)
+            entry._inherited = locator.inherited.get(entry_path)
         sections[kind.key] = entries
     return Manifest(
         path=path,
@@ -275,6 +355,7 @@ def load_manifest(
         target=validated.target,  # type: ignore[attr-defined]
         kinds={kind.key: kind for kind in kinds},
         sections=sections,
-        lines=lines,
+        locator=locator,
+        profile=validated.profile,  # type: ignore[attr-defined]
     )
 

@@ -17,6 +17,7 @@ from pydantic import (
     PrivateAttr,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 from .sizes import parse_size
 
@@ -37,7 +38,20 @@ def _compiles(pattern: str) -> str:
 
 UrlPath = Annotated[str, AfterValidator(_leading_slash)]
 """A request path (with optional query string) starting with ``/``."""
-ByteSize = Annotated[int, BeforeValidator(parse_size)]
+ByteSize = Annotated[
+    int,
+    BeforeValidator(parse_size),
+    # The JSON Schema (for editors) says what the manifest accepts, not the int it becomes.
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*(([KkMmGg][Ii]?)?[Bb])?\s*$"},
+            ],
+            "description": "bytes: an integer, or a string with a unit (B, KB, MB, GB, KiB, MiB, GiB)",
+        }
+    ),
+]
 """Bytes, written as an integer or as a string with a unit (``"1 MiB"``)."""
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
 Regex = Annotated[str, AfterValidator(_compiles)]
@@ -61,6 +75,7 @@ class Entry(Strict):
 
     _line: int | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
+    _inherited: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _until_needs_skip(self) -> Entry:
@@ -74,6 +89,12 @@ class Entry(Strict):
         return self._line
 
     @property
+    def inherited(self) -> str | None:
+        """``file:line`` of the base manifest this entry comes from (through
+        ``extends``), or ``None`` for an entry of the manifest itself."""
+        return self._inherited
+
+    @property
     def source(self) -> str | None:
         """Path of the manifest file that defines this entry."""
         return self._source
@@ -84,6 +105,16 @@ class Entry(Strict):
 
     def default_name(self) -> str:
         return "default"
+
+
+class Profile(Strict):
+    """Describes a bundled or shared baseline: what it follows, and as of when."""
+
+    name: str
+    title: str | None = None
+    source: str | None = None
+    date: datetime.date | None = None
+    notes: str | None = None
 
 
 class Service(Strict):

@@ -181,6 +181,12 @@ def _default(result: Result) -> str:
     return shown
 
 
+def _where(result: Result) -> str:
+    """The manifest line, and the base it was inherited from (``extends``)."""
+    where = code(result.manifest)
+    return f"{where}<br>inherited from {code(result.inherited)}" if result.inherited else where
+
+
 def _live(result: Result) -> str:
     live = cell(result.live)
     return f"{live}<br>({cell(result.note)})" if result.note else live
@@ -232,42 +238,42 @@ def render_markdown(results: Sequence[Result], subject: Subject) -> str:
             cell(r.why),
             cell(r.owner),
             cell(r.rollback),
-            code(r.manifest),
+            _where(r),
         ],
     )
     section(
         "Undocumented",
         ["undocumented"],
         ["check", "live but not in the manifest", "owner", "manifest"],
-        lambda r: [_default(r), _found(r), cell(r.owner), code(r.manifest)],
+        lambda r: [_default(r), _found(r), cell(r.owner), _where(r)],
     )
     section(
         "Could not be checked",
         ["unavailable", "error"],
         ["default", "outcome", "cause", "owner", "manifest"],
-        lambda r: [_default(r), r.outcome, cell(r.note), cell(r.owner), code(r.manifest)],
+        lambda r: [_default(r), r.outcome, cell(r.note), cell(r.owner), _where(r)],
     )
     section(
         "Undocumented, reported under a warn policy",
         ["warned"],
         ["check", "live but not in the manifest", "manifest"],
-        lambda r: [_default(r), _found(r), code(r.manifest)],
+        lambda r: [_default(r), _found(r), _where(r)],
     )
     section(
         "Waived",
         ["waived"],
         ["default", "waiver", "owner", "manifest"],
-        lambda r: [_default(r), cell(r.note), cell(r.owner), code(r.manifest)],
+        lambda r: [_default(r), cell(r.note), cell(r.owner), _where(r)],
     )
     section(
         "Skipped",
         ["skipped"],
         ["default", "reason", "manifest"],
-        lambda r: [_default(r), cell(r.note), code(r.manifest)],
+        lambda r: [_default(r), cell(r.note), _where(r)],
     )
     held = by_outcome["held"]
     if held:
-        rows = table(["default", "owner", "manifest"], ([code(r.id), cell(r.owner), code(r.manifest)] for r in held))
+        rows = table(["default", "owner", "manifest"], ([code(r.id), cell(r.owner), _where(r)] for r in held))
         if len(held) > HELD_SHOWN_OPEN:
             # A blank line after <summary> lets GitHub render the table inside.
             lines += ["", "<details>", f"<summary>Held ({len(held)})</summary>", "", *rows, "", "</details>"]

@@ -35,6 +35,8 @@ class Result:
     docs: str | None = None
     waiver: str | None = None
     waiver_expired: bool = False
+    inherited: str | None = None
+    """``file:line`` of the base manifest the entry was inherited from."""
     findings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +71,7 @@ def result_of(
         docs=entry.docs,
         waiver=entry.skip,
         waiver_expired=waiver_expired(check),
+        inherited=entry.inherited,
     )
     if waived:
         result.outcome = "waived"

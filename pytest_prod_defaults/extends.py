@@ -1,0 +1,243 @@
+"""``extends``: a manifest built on a platform baseline or a bundled profile.
+
+Bases apply in order, then the extending manifest. An entry with the same
+identity as an inherited one (header name, cookie name, cache rule name,
+health path, upload name, middleware class; a settings key) replaces it; an
+entry that gives only its identity and people fields (why, owner, rollback,
+docs, skip, until) amends it instead, which is how a service waives an
+inherited default. Every merged entry remembers the file and line it came
+from, so failures and reports point where the effective entry is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .toml_positions import KeyPath, key_lines, line_of
+
+PROFILE_PREFIX = "profile:"
+PROFILES_DIR = Path(__file__).with_name("profiles")
+PEOPLE_KEYS = frozenset({"name", "why", "owner", "rollback", "docs", "skip", "until"})
+IDENTITY_KEYS = {
+    "header": "name",
+    "cookie": "name",
+    "cache_rule": "name",
+    "health_check": "path",
+    "upload": "name",
+    "middleware": "class",
+}
+"""The key that names an entry of each built-in array kind; other kinds
+(third-party ones) are identified by ``name`` when they have one."""
+
+
+def bundled_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def identity(kind: str, entry: dict[str, Any]) -> str | None:
+    key = IDENTITY_KEYS.get(kind, "name")
+    value = entry.get(key)
+    if not isinstance(value, str):
+        return None
+    # Header names are case-insensitive; so is a middleware's class name as
+    # people write it, but dotted paths are not, so only headers fold case.
+    return value.lower() if kind == "header" else value
+
+
+class ExtendsError(Exception):
+    """A base cannot be used: ``(file, line, message)``."""
+
+    def __init__(self, file: str, line: int | None, message: str):
+        super().__init__(message)
+        self.file, self.line, self.message = file, line, message
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a merged table or entry is written: its file, that file's key
+    lines, and its key path inside that file."""
+
+    file: str
+    lines: dict[KeyPath, int]
+    path: KeyPath
+
+    def line(self, rest: KeyPath = ()) -> int | None:
+        return line_of(self.lines, (*self.path, *rest))
+
+    def location(self) -> str:
+        line = self.line()
+        return f"{self.file}:{line}" if line else self.file
+
+
+@dataclass
+class Locator:
+    """File and line of any key path of the merged manifest."""
+
+    file: str
+    lines: dict[KeyPath, int]
+    origins: dict[KeyPath, Origin] = field(default_factory=dict)
+    inherited: dict[KeyPath, str] = field(default_factory=dict)
+    """Merged entry path → ``file:line`` of the base it was inherited from."""
+
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        for end in range(len(path), 0, -1):
+            origin = self.origins.get(tuple(path[:end]))
+            if origin is not None:
+                return origin.file, origin.line(tuple(path[end:]))
+        return self.file, line_of(self.lines, path)
+
+
+ReadDocument = Callable[[Path], tuple[str, dict[str, Any]]]
+
+
+def _is_array_of_tables(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _own_origins(file: str, lines: dict[KeyPath, int], data: dict[str, Any]) -> dict[KeyPath, Origin]:
+    origins: dict[KeyPath, Origin] = {}
+    for key, value in data.items():
+        origins[(key,)] = Origin(file, lines, (key,))
+        if _is_array_of_tables(value):
+            for index in range(len(value)):
+                origins[(key, index)] = Origin(file, lines, (key, index))
+        elif isinstance(value, dict):
+            for sub in value:
+                origins[(key, sub)] = Origin(file, lines, (key, sub))
+    return origins
+
+
+def _merge(
+    acc: dict[str, Any], located: Locator, layer: dict[str, Any], origins: dict[KeyPath, Origin], main: str
+) -> None:
+    """Lay ``layer`` (with its ``origins``) over ``acc`` in place."""
+    for key, value in layer.items():
+        if key == "extends":
+            continue
+        if _is_array_of_tables(value):
+            merged: list[dict[str, Any]] = acc.setdefault(key, [])
+            if not isinstance(merged, list):
+                merged = acc[key] = []
+            for index, entry in enumerate(value):
+                origin = origins.get((key, index)) or Origin(main, {}, (key, index))
+                name = identity(key, entry)
+                found = next(
+                    (i for i, old in enumerate(merged) if name is not None and identity(key, old) == name), None
+                )
+                if found is None:
+                    merged.append(dict(entry))
+                    located.origins[(key, len(merged) - 1)] = origin
+                    continue
+                previous = located.origins.get((key, found))
+                identity_key = IDENTITY_KEYS.get(key, "name")
+                if set(entry) <= PEOPLE_KEYS | {identity_key}:
+                    merged[found] = {**merged[found], **entry}  # amends: a waiver, a new owner
+                    if previous is not None:
+                        located.inherited[(key, found)] = located.inherited.get((key, found), previous.location())
+                else:
+                    merged[found] = dict(entry)  # replaces the inherited entry
+                    located.inherited.pop((key, found), None)
+                located.origins[(key, found)] = origin
+        elif isinstance(value, dict):
+            table = acc.setdefault(key, {})
+            if not isinstance(table, dict):
+                table = acc[key] = {}
+            if (key,) not in located.origins or (key,) in origins and origins[(key,)].file == main:
+                located.origins[(key,)] = origins.get((key,)) or Origin(main, {}, (key,))
+            for sub, sub_value in value.items():
+                table[sub] = sub_value
+                if (key, sub) in origins:
+                    located.origins[(key, sub)] = origins[(key, sub)]
+        else:
+            acc[key] = value
+            if (key,) in origins:
+                located.origins[(key,)] = origins[(key,)]
+
+
+def _base_path(reference: str, extending: Path, line: int | None) -> Path:
+    if reference.startswith(PROFILE_PREFIX):
+        name = reference[len(PROFILE_PREFIX) :]
+        path = PROFILES_DIR / f"{name}.toml"
+        if not path.is_file():
+            known = ", ".join(PROFILE_PREFIX + p for p in bundled_profiles())
+            raise ExtendsError(str(extending), line, f"unknown profile {reference!r}; bundled profiles: {known}")
+        return path
+    return Path(os.path.normpath(extending.parent / reference))
+
+
+def _display(path: Path) -> str:
+    if path.parent == PROFILES_DIR:
+        return PROFILE_PREFIX + path.stem
+    return str(path)
+
+
+def resolve(
+    path: Path,
+    data: dict[str, Any],
+    lines: dict[KeyPath, int],
+    read_document: ReadDocument,
+    chain: tuple[Path, ...] = (),
+) -> tuple[dict[str, Any], Locator]:
+    """Merge ``data``'s bases under it; return the merged document and where
+    each of its parts is written."""
+    file = _display(path)
+    located = Locator(file, lines)
+    references = data.get("extends", [])
+    if isinstance(references, str):
+        references = [references]
+    extends_line = line_of(lines, ("extends",))
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise ExtendsError(file, extends_line, "extends is a list of manifest paths or 'profile:NAME' strings")
+    chain = (*chain, path.resolve())
+    merged: dict[str, Any] = {}
+    for reference in references:
+        base = _base_path(reference, path, extends_line)
+        names = " → ".join(_display(p) for p in (*chain, base))
+        if base.resolve() in chain:
+            raise ExtendsError(file, extends_line, f"extends cycle: {names}")
+        if not base.is_file():
+            raise ExtendsError(file, extends_line, f"{reference!r} ({names}): no such file")
+        base_text, base_data = read_document(base)
+        base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain)
+        base_origins = dict(base_located.origins)
+        offset_inherited = _merge_located(merged, located, base_merged, base_origins, file)
+        for entry_path, where in base_located.inherited.items():
+            mapped = offset_inherited.get(entry_path)
+            if mapped is not None:
+                located.inherited.setdefault(mapped, where)
+    if not references:
+        return data, Locator(file, lines, _own_origins(file, lines, data))
+    _merge(merged, located, data, _own_origins(file, lines, data), file)
+    return merged, located
+
+
+def _merge_located(
+    acc: dict[str, Any], located: Locator, base: dict[str, Any], origins: dict[KeyPath, Origin], main: str
+) -> dict[KeyPath, KeyPath]:
+    """Merge a resolved base; its entries are inherited. Returns how the
+    base's entry paths map into ``acc``."""
+    before = {key: len(value) for key, value in acc.items() if isinstance(value, list)}
+    _merge(acc, located, base, origins, main)
+    mapping: dict[KeyPath, KeyPath] = {}
+    for key, value in base.items():
+        if _is_array_of_tables(value):
+            for index, entry in enumerate(value):
+                name = identity(key, entry)
+                merged_list = acc[key]
+                found = next(
+                    (i for i, old in enumerate(merged_list) if name is not None and identity(key, old) == name),
+                    before.get(key, 0) + index,
+                )
+                mapping[(key, index)] = (key, found)
+                origin = located.origins.get((key, found))
+                if origin is not None:
+                    located.inherited[(key, found)] = origin.location()
+    return mapping
+
+
+def inherited_entries(locator: Locator, kinds: Iterable[str]) -> dict[KeyPath, str]:
+    return {path: where for path, where in locator.inherited.items() if path[0] in set(kinds)}
