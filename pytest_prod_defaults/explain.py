@@ -43,7 +43,9 @@ def explain(manifest: Manifest, check: Check, error: BaseException) -> str:
     ):
         if value:
             lines.append(f"  {label + ':':<9} {value}")
-    lines.append(f"  {'manifest:':<9} {manifest_location(manifest, check)}")
-    if entry.inherited:
-        lines.append(f"  {'inherited from:':<9} {entry.inherited}")
+    location = manifest_location(manifest, check)
+    lines.append(f"  {'manifest:':<9} {location}")
+    if entry.inherited and entry.inherited != location:
+        # amended here (a waiver, a new owner), defined in a base
+        lines.append(f"  inherited from: {entry.inherited}")
     return "\n".join(lines)

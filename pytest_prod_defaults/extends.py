@@ -180,10 +180,11 @@ def resolve(
     data: dict[str, Any],
     lines: dict[KeyPath, int],
     read_document: ReadDocument,
-    chain: tuple[Path, ...] = (),
+    chain: tuple[tuple[Path, str], ...] = (),
 ) -> tuple[dict[str, Any], Locator]:
     """Merge ``data``'s bases under it; return the merged document and where
-    each of its parts is written."""
+    each of its parts is written. ``chain`` is the extending manifests so far
+    (resolved path, shown name), to refuse cycles."""
     file = _display(path)
     located = Locator(file, lines)
     references = data.get("extends", [])
@@ -192,17 +193,18 @@ def resolve(
     extends_line = line_of(lines, ("extends",))
     if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
         raise ExtendsError(file, extends_line, "extends is a list of manifest paths or 'profile:NAME' strings")
-    chain = (*chain, path.resolve())
+    chain = (*chain, (path.resolve(), file))
     merged: dict[str, Any] = {}
     for reference in references:
         base = _base_path(reference, path, extends_line)
-        names = " → ".join(_display(p) for p in (*chain, base))
-        if base.resolve() in chain:
+        names = " → ".join([*(shown for _, shown in chain), _display(base)])
+        if base.resolve() in {resolved for resolved, _ in chain}:
             raise ExtendsError(file, extends_line, f"extends cycle: {names}")
         if not base.is_file():
             raise ExtendsError(file, extends_line, f"{reference!r} ({names}): no such file")
         base_text, base_data = read_document(base)
         base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain)
+        _owned_by_base(base_merged)
         base_origins = dict(base_located.origins)
         offset_inherited = _merge_located(merged, located, base_merged, base_origins, file)
         for entry_path, where in base_located.inherited.items():
@@ -213,6 +215,22 @@ def resolve(
         return data, Locator(file, lines, _own_origins(file, lines, data))
     _merge(merged, located, data, _own_origins(file, lines, data), file)
     return merged, located
+
+
+def _owned_by_base(base: dict[str, Any]) -> None:
+    """An inherited entry without an owner belongs to the base's
+    ``[service].owner`` (the platform team), not to the extending service."""
+    owner = base.get("service", {}).get("owner") if isinstance(base.get("service"), dict) else None
+    if not isinstance(owner, str):
+        return
+    for value in base.values():
+        if _is_array_of_tables(value):
+            for entry in value:
+                entry.setdefault("owner", owner)
+    for key in ("settings", "config", "undocumented"):
+        table = base.get(key)
+        if isinstance(table, dict):
+            table.setdefault("owner", owner)
 
 
 def _merge_located(

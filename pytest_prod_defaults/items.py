@@ -23,14 +23,15 @@ class UndocumentedDefaultWarning(pytest.PytestWarning):
 
 
 class DefaultsSession:
-    """Plugin object holding one run: registered under ``--check-defaults``."""
+    """Plugin object holding the run of each manifest: registered under
+    ``--check-defaults``."""
 
-    def __init__(self, config: pytest.Config, run: DefaultsRun) -> None:
+    def __init__(self, config: pytest.Config, runs: list[DefaultsRun]) -> None:
         self.config = config
-        self.run = run
+        self.runs = runs
 
     @classmethod
-    def start(cls, config: pytest.Config, path: Path) -> DefaultsSession:
+    def start(cls, config: pytest.Config, paths: list[Path]) -> DefaultsSession:
         manager = config.pluginmanager
         for module in builtin_kind_modules():
             if not manager.is_registered(module):
@@ -44,25 +45,48 @@ class DefaultsSession:
             overrides = {"mode": "url", "base_url": config.getoption("defaults_url")}
         if config.getoption("defaults_mode"):
             overrides["mode"] = config.getoption("defaults_mode")
-        try:
-            run = DefaultsRun.open(_display_path(config, path), kinds, overrides)
-        except ManifestError as exc:
-            raise pytest.UsageError(f"unusable defaults manifest:\n{exc}") from None
-        return cls(config, run)
+        runs: list[DefaultsRun] = []
+        problems: list[str] = []
+        for path in paths:
+            try:
+                runs.append(DefaultsRun.open(_display_path(config, path), kinds, overrides))
+            except ManifestError as exc:
+                problems.append(str(exc))
+        if problems:
+            for run in runs:
+                run.close()
+            raise pytest.UsageError("unusable defaults manifest:\n" + "\n".join(problems))
+        return cls(config, runs)
+
+    @property
+    def run(self) -> DefaultsRun:
+        """The run, when there is one manifest."""
+        return self.runs[0]
 
     def close(self) -> None:
-        self.run.close()
+        for run in self.runs:
+            run.close()
+
+    def file_nodeid(self, run: DefaultsRun) -> str:
+        """The node id of a manifest: its path from the rootdir, as pytest
+        names files; reports order results by it."""
+        return manifest_nodeid(self.config, run)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
         # Prepended before -k, -m and --lf filter the list, so they apply to
         # these items as to any other.
-        manifest_file = DefaultsFile.from_parent(session, path=self.run.manifest.path.resolve(), defaults=self)
-        collected = manifest_file.collect()
-        # The file is not under the collected paths, so report it as pytest
-        # does for the files it walks: the terminal counts items from this.
-        report = pytest.CollectReport(manifest_file.nodeid, "passed", None, collected)
-        session.ihook.pytest_collectreport(report=report)
+        collected: list[pytest.Item] = []
+        for run in self.runs:
+            manifest_file = DefaultsFile.from_parent(
+                session, path=run.manifest.path.resolve(), nodeid=self.file_nodeid(run), defaults=self, run=run
+            )
+            found = manifest_file.collect()
+            # The file is not under the collected paths, so report it as
+            # pytest does for the files it walks: the terminal counts from it.
+            report = pytest.CollectReport(manifest_file.nodeid, "passed", None, found)
+            session.ihook.pytest_collectreport(report=report)
+            collected.extend(found)
         items[:0] = collected
 
     @pytest.hookimpl(wrapper=True)
@@ -71,8 +95,19 @@ class DefaultsSession:
         # The result rides on the report (xdist sends it to the controller).
         ran = call.when == "call" or (call.when == "setup" and report.skipped)
         if ran and isinstance(item, DefaultItem) and item.result is not None:
-            report.prod_defaults = item.result.to_dict()
+            result = item.result.to_dict()
+            if len(self.runs) > 1:
+                result["id"] = item.nodeid  # several manifests: say which
+            report.prod_defaults = result
         return report
+
+
+def manifest_nodeid(config: pytest.Config, run: DefaultsRun) -> str:
+    path = run.manifest.path.resolve()
+    try:
+        return path.relative_to(config.rootpath.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _display_path(config: pytest.Config, path: Path) -> Path:
@@ -85,26 +120,27 @@ def _display_path(config: pytest.Config, path: Path) -> Path:
 
 
 class DefaultsFile(pytest.File):
-    def __init__(self, *, defaults: DefaultsSession, **kwargs: Any) -> None:
+    def __init__(self, *, defaults: DefaultsSession, run: DefaultsRun, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.defaults = defaults
+        self.run = run
 
     def collect(self) -> list[DefaultItem]:
         return [
             # A string node id lets pytest parse the ``[detail]`` as it parses
             # a parametrized test's, so --lf and xdist see the same ids.
             DefaultItem.from_parent(
-                self, name=check.id, nodeid=f"{self.nodeid}::{check.id}", check=check, defaults=self.defaults
+                self, name=check.id, nodeid=f"{self.nodeid}::{check.id}", check=check, run=self.run
             )
-            for check in self.defaults.run.checks()
+            for check in self.run.checks()
         ]
 
 
 class DefaultItem(pytest.Item):
-    def __init__(self, *, check: Check, defaults: DefaultsSession, **kwargs: Any) -> None:
+    def __init__(self, *, check: Check, run: DefaultsRun, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
-        self.defaults = defaults
+        self.run = run
         self.user_properties.append(("kind", check.kind))
         self.result: Result | None = None
         entry = check.entry
@@ -116,11 +152,11 @@ class DefaultItem(pytest.Item):
             self.add_marker(pytest.mark.skip(reason=reason))
 
     def _finish(self, **how: Any) -> None:
-        self.result = result_of(self.defaults.run.manifest, self.check, **how)
+        self.result = result_of(self.run.manifest, self.check, **how)
 
     def runtest(self) -> None:
         try:
-            findings = list(self.check.run(self.defaults.run.target) or ())
+            findings = list(self.check.run(self.run.target) or ())
         except NotApplicable as exc:
             self._finish(skipped=str(exc))
             # Reported at the manifest line (reportinfo), not at this module.
@@ -140,14 +176,14 @@ class DefaultItem(pytest.Item):
             warnings.warn_explicit(
                 UndocumentedDefaultWarning(f"{finding.what}: {', '.join(finding.items)}"),
                 UndocumentedDefaultWarning,
-                str(self.defaults.run.manifest.path),
+                str(self.run.manifest.path),
                 line,
                 module="pytest_prod_defaults.manifest",
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, (Drift, TargetUnavailable, Undocumented)):
-            return explain(self.defaults.run.manifest, self.check, excinfo.value)
+            return explain(self.run.manifest, self.check, excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -7,6 +7,7 @@ the hooks, and only under ``--check-defaults``.
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--defaults-file",
+        action="append",
         metavar="PATH",
-        default=None,
-        help="the manifest (default: ini 'defaults_file', else defaults.toml in the rootdir).",
+        dest="defaults_files",
+        default=[],
+        help="a manifest, or a glob of manifests; repeatable (default: ini 'defaults_file', else defaults.toml "
+        "in the rootdir).",
     )
     group.addoption(
         "--defaults-mode",
@@ -54,7 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --check-defaults, write a report of the run at the end: PATH ending .md (Markdown, "
         "also appended to $GITHUB_STEP_SUMMARY when set) or .json; repeatable.",
     )
-    parser.addini("defaults_file", "path of the defaults manifest, relative to the rootdir", default="defaults.toml")
+    parser.addini(
+        "defaults_file",
+        "the defaults manifests: paths or globs relative to the rootdir, separated by spaces",
+        type="args",
+        default=["defaults.toml"],
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -63,11 +72,22 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def manifest_path(config: pytest.Config) -> Path:
-    option = config.getoption("defaults_file")
-    if option:
-        return Path(config.invocation_params.dir, option)
-    return Path(config.rootpath, str(config.getini("defaults_file")))
+def manifest_paths(config: pytest.Config) -> list[Path]:
+    """The manifests to check: ``--defaults-file`` (relative to the
+    invocation folder), else the ini ``defaults_file`` (relative to the
+    rootdir); globs expanded, in a stable order."""
+    given = config.getoption("defaults_files")
+    base = Path(config.invocation_params.dir) if given else Path(config.rootpath)
+    found: list[Path] = []
+    for pattern in given or config.getini("defaults_file"):
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern, root_dir=base, recursive=True))
+            if not matches:
+                raise pytest.UsageError(f"no defaults manifest matches {pattern!r} (in {base})")
+            found.extend(base / match for match in matches)
+        else:
+            found.append(base / pattern)
+    return list(dict.fromkeys(found))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,11 +99,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Workers only attach results to their reports: the controller writes.
     controller = not hasattr(config, "workerinput")
     paths = report_paths(config) if controller else []
-    session = DefaultsSession.start(config, manifest_path(config))
+    session = DefaultsSession.start(config, manifest_paths(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "prod_defaults_session")
     if controller:
-        config.pluginmanager.register(DefaultsReporter(config, session.run, paths), "prod_defaults_reporter")
+        config.pluginmanager.register(DefaultsReporter(config, session.runs, paths), "prod_defaults_reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

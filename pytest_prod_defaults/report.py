@@ -65,10 +65,20 @@ class Subject:
     """The checked address in ``url`` mode, without credentials, query or fragment."""
 
     @classmethod
-    def of(cls, manifest: Manifest) -> Subject:
+    def of(cls, manifest: Manifest, *others: Manifest) -> Subject:
+        """The subject of a report on ``manifest`` (and ``others``, when one
+        run checks several services)."""
         target = manifest.target
         url = public_url(target.base_url) if target.mode == "url" and target.base_url else None
-        return cls(manifest=str(manifest.path), service=manifest.service.name, mode=target.mode, url=url)
+        if not others:
+            return cls(manifest=str(manifest.path), service=manifest.service.name, mode=target.mode, url=url)
+        every = (manifest, *others)
+        modes = {m.target.mode for m in every}
+        return cls(
+            manifest=", ".join(str(m.path) for m in every),
+            service=", ".join(m.service.name or str(m.path) for m in every),
+            mode=modes.pop() if len(modes) == 1 else "mixed",
+        )
 
 
 def public_url(url: str) -> str:

@@ -28,6 +28,7 @@ from .report import (
     write_report,
 )
 from .results import Result
+from .items import manifest_nodeid
 from .runner import DefaultsRun
 
 
@@ -49,9 +50,9 @@ def report_paths(config: pytest.Config) -> list[Path]:
 class DefaultsReporter:
     """Plugin object gathering the results of one run, on the controller."""
 
-    def __init__(self, config: pytest.Config, run: DefaultsRun, paths: list[Path]) -> None:
+    def __init__(self, config: pytest.Config, runs: list[DefaultsRun], paths: list[Path]) -> None:
         self.config = config
-        self.run = run
+        self.runs = runs
         self.paths = paths
         self.by_nodeid: dict[str, dict[str, Any]] = {}
         self.written: list[Path] = []
@@ -64,13 +65,17 @@ class DefaultsReporter:
 
     def results(self) -> list[Result]:
         found = [Result.from_dict(data) for data in self.by_nodeid.values()]
-        return in_manifest_order(found, [check.id for check in self.run.checks()])
+        if len(self.runs) == 1:
+            return in_manifest_order(found, [check.id for check in self.runs[0].checks()])
+        # Several manifests: results carry their node ids (see items.py).
+        order = [f"{manifest_nodeid(self.config, run)}::{check.id}" for run in self.runs for check in run.checks()]
+        return in_manifest_order(found, order)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.config.option.collectonly or not self.paths:
             return
         results = self.results()
-        subject = Subject.of(self.run.manifest)
+        subject = Subject.of(*(run.manifest for run in self.runs))
         for path in self.paths:
             try:
                 write_report(path, results, subject)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import importlib
 import os
+import ssl
 import sys
 import threading
 import time
@@ -84,6 +85,29 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
+def _module_root(module: Any) -> list[Path]:
+    file = getattr(module, "__file__", None)
+    places = [file] if file else list(getattr(module, "__path__", []))
+    return [Path(place).resolve() for place in places]
+
+
+@contextlib.contextmanager
+def _own_module_names(top: str, root: Path) -> Iterator[None]:
+    """While importing from ``root``, set aside an already imported ``top``
+    package that lives elsewhere: two services of one run may both call their
+    package ``app``. The first importer keeps the name afterwards."""
+    existing = sys.modules.get(top)
+    resolved = root.resolve()
+    if existing is None or any(resolved in place.parents for place in _module_root(existing)):
+        yield
+        return
+    aside = {name: sys.modules.pop(name) for name in list(sys.modules) if name == top or name.startswith(f"{top}.")}
+    try:
+        yield
+    finally:
+        sys.modules.update(aside)
+
+
 def import_app(reference: str, root: Path, env: Mapping[str, str]) -> Any:
     """Import ``module:attribute`` (or call ``module:factory()``) with
     ``root`` on ``sys.path`` and ``env`` set; raise :class:`TargetUnavailable`
@@ -93,7 +117,7 @@ def import_app(reference: str, root: Path, env: Mapping[str, str]) -> Any:
     attribute = attribute.removesuffix("()")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    with environment(env):
+    with environment(env), _own_module_names(module_name.partition(".")[0], root):
         try:
             obj: Any = importlib.import_module(module_name)
         except Exception as exc:
@@ -177,6 +201,7 @@ class Target:
     _lifespan: Any = None
     _base_url: str = "http://testserver"
     _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
+    _ssl_context: ssl.SSLContext | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     # -- start and stop -------------------------------------------------
@@ -301,12 +326,19 @@ class Target:
         what = f"{request.method} {request.path}"
         return self._run(self._send(request, content, timeout), timeout + 2, what)
 
+    def request_headers(self, request: ProbeRequest) -> list[tuple[str, str]]:
+        """``[target].headers``, then ``[target].host`` as Host, then the
+        request's own; a later one replaces an earlier of the same name."""
+        merged: dict[str, tuple[str, str]] = {}
+        host = [("Host", self.spec.host)] if self.spec.host else []
+        for name, value in [*self.spec.headers.items(), *host, *request.headers]:
+            merged[name.lower()] = (name, value)
+        return list(merged.values())
+
     def build(self, request: ProbeRequest, content: Any = None) -> httpx.Request:
-        headers = dict(self.spec.headers)
-        if self.spec.host:
-            headers["Host"] = self.spec.host
-        headers.update(request.headers)
-        return httpx.Request(request.method, self._base_url + request.path, headers=headers, content=content)
+        return httpx.Request(
+            request.method, self._base_url + request.path, headers=self.request_headers(request), content=content
+        )
 
     async def _send(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
         assert self._transport is not None
@@ -374,13 +406,14 @@ class Target:
     ) -> ProbeResponse:
         transport = self._transport
         assert transport is not None
-        if isinstance(transport, httpx.ASGITransport):
-            transport = httpx.ASGITransport(
-                app=_StopSendingOnAnswer(transport.app),
-                raise_app_exceptions=False,
-                root_path=transport.root_path,
-                client=transport.client,
-            )
+        if not isinstance(transport, httpx.ASGITransport):
+            return await self._send_body_over_socket(request, body, progress)
+        transport = httpx.ASGITransport(
+            app=_StopSendingOnAnswer(transport.app),
+            raise_app_exceptions=False,
+            root_path=transport.root_path,
+            client=transport.client,
+        )
         chunks = body()
         tracked = progress.track(chunks)
         started = time.perf_counter()
@@ -405,6 +438,40 @@ class Target:
         elapsed = time.perf_counter() - started
         headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
         return ProbeResponse(response.status_code, headers, bytes(kept), elapsed)
+
+    async def _send_body_over_socket(
+        self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]], progress: _BodyProgress
+    ) -> ProbeResponse:
+        """Over a real connection (server and url modes): the body goes only
+        where the server asks for it (see :mod:`.upload_client`), so a
+        rejected gigabyte is never sent and a rejection that hangs up is
+        still the rejection."""
+        from .upload_client import CONTINUE_WAIT, send_upload
+
+        url = self._base_url + request.path
+        if url.startswith("https:") and self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()  # the trust the other probes use
+        chunks = body()
+        started = time.perf_counter()
+        try:
+            answer = await send_upload(
+                url,
+                request.method,
+                self.request_headers(request),
+                chunks,
+                ssl_context=self._ssl_context,
+                # Under the per-wait timeout, so a server that ignores
+                # Expect gets the body before the wait counts as stuck.
+                continue_wait=min(CONTINUE_WAIT, self.spec.timeout / 2),
+                keep_body=BODY_LIMIT,
+                on_progress=progress.moved,
+            )
+        except Exception as exc:  # any connection failure is the target being unreachable
+            raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
+        finally:
+            with contextlib.suppress(AttributeError):
+                await chunks.aclose()  # type: ignore[attr-defined]
+        return ProbeResponse(answer.status, answer.headers, answer.body, time.perf_counter() - started)
 
 
 class _BodyProgress:
