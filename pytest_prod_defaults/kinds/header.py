@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import partial
+from typing import Annotated
 
 from pydantic import model_validator
+from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
@@ -21,7 +23,11 @@ MATCHERS = ("equals", "contains", "matches", "absent")
 class HeaderEntry(Entry):
     name: str
     equals: str | None = None
-    contains: list[str] | None = None
+    contains: Annotated[
+        list[str] | None,
+        # For editors: one string is accepted too (see the validator below).
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    ] = None
     matches: Regex | None = None
     absent: bool | None = None
     paths: list[UrlPath] | None = None

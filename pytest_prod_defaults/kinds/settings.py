@@ -24,6 +24,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, Drift, NotApplicable
 from ..hookspecs import hookimpl
@@ -78,9 +79,17 @@ class SettingsTable(Entry):
     an application attribute."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, Annotated[DocumentedSetting, BeforeValidator(_documented_setting)]] = Field(
-        init=False
-    )
+    __pydantic_extra__: dict[
+        str,
+        Annotated[
+            DocumentedSetting,
+            BeforeValidator(_documented_setting),
+            # For editors: a plain value, or the table form; not only the table form the model holds.
+            WithJsonSchema(
+                {"description": "the attribute's value (false: None on the app), or { value = ..., why = ... }"}
+            ),
+        ],
+    ] = Field(init=False)
 
     def settings(self) -> dict[str, DocumentedSetting]:
         return dict(self.__pydantic_extra__ or {})

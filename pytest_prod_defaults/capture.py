@@ -1,0 +1,903 @@
+"""What a live app does, captured as a manifest: ``prod-defaults init``.
+
+The app is probed in-process through :class:`~pytest_prod_defaults.target.Target`,
+as ``pytest --check-defaults`` probes it, and every value written is one the
+kind's own comparison accepts against what was seen, so the captured
+manifest passes against the same app unchanged. Secrets are never written:
+SecretStr fields are listed by name, secret middleware options are left out.
+Nothing here knows pytest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path, PurePath
+from typing import Any
+
+from .bodies import GeneratedBody
+from .cache_control import (
+    cache_control_problems,
+    format_cache_control,
+    is_token,
+    parse_cache_control,
+    parse_vary,
+    uncacheable_by_shared_cache,
+)
+from .checks import TargetUnavailable
+from .docs import toml_line
+from .kinds.cache_rule import CACHE_HEADERS
+from .kinds.config import config_values_equal, dotted_path, holds_secret, is_code, is_secret, same_value
+from .kinds.header import REDACTED_HEADERS
+from .kinds.health_check import parse_content_type
+from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options
+from .kinds.settings import comparable, setting_holds
+from .kinds.undocumented import FRAMING_HEADERS
+from .model import Target as TargetSpec
+from .set_cookie import parse_set_cookie, split_set_cookie
+from .sizes import format_size
+from .target import ProbeRequest, ProbeResponse, Target, import_app
+
+HEALTH_PATHS = ("/healthz", "/health", "/livez", "/readyz", "/status", "/ping")
+NO_SUCH_PATH = "/.prod-defaults-init/no-such-path"
+"""Asked first: an app that answers it as it answers a health path answers
+everything (a catch-all route), and has no health endpoint to find there."""
+SETTINGS_ATTRIBUTES = (
+    "debug",
+    "docs_url",
+    "redoc_url",
+    "openapi_url",
+    "swagger_ui_oauth2_redirect_url",
+    "root_path",
+    "max_body_size",
+    "form_limits",
+    "title",
+)
+"""Application attributes ``[settings]`` documents (the undocumented check's
+list, and the title); each only where the installed framework has it."""
+DEFAULT_UPLOAD_CAP = 1024**3
+FIRST_UPLOAD_SIZE = 1024
+UPLOAD_METHOD = "POST"
+
+HTTP_DATE = r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_DECIMAL = re.compile(r"[0-9]+\.[0-9]+")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSTABLE_TEXT = re.compile(r" at 0x[0-9a-fA-F]+|^<.*>$")
+_HEADER_WORDS = {"id": "ID", "xss": "XSS", "www": "WWW", "dns": "DNS", "md5": "MD5", "etag": "ETag", "ua": "UA"}
+
+Progress = Callable[[str], None]
+
+
+class CaptureError(Exception):
+    """Something asked for cannot be captured (an upload path with no
+    route, a config object that is not a settings object)."""
+
+
+class Unwritable(Exception):
+    """A live value the manifest cannot state (None, an object with no
+    stable text); the message says why."""
+
+
+# -- what to capture, and what was captured ----------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """``prod-defaults init``'s arguments."""
+
+    app: str
+    root: Path
+    """Where the app is imported from (the working directory)."""
+    host: str | None = None
+    paths: tuple[str, ...] = ("/",)
+    config: str | None = None
+    uploads: tuple[str, ...] = ()
+    upload_cap: int = DEFAULT_UPLOAD_CAP
+    app_dir: str | None = None
+    """Written as ``[target].app_dir`` when the manifest lives elsewhere."""
+    timeout: float = 5.0
+
+
+@dataclass
+class LeftOut:
+    """A live value that is not written down, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class CapturedHeader:
+    name: str
+    matcher: str
+    """``equals`` or ``matches``."""
+    value: str
+    paths: list[str] | None
+    note: str | None = None
+
+
+@dataclass
+class CapturedCookie:
+    name: str
+    path: str
+    attributes: dict[str, Any]
+
+
+@dataclass
+class CapturedHealthCheck:
+    path: str
+    status: int
+    content_type: str | None
+    json_body: dict[str, Any]
+
+
+@dataclass
+class CapturedUpload:
+    name: str
+    path: str
+    max_bytes: int
+    over_limit_status: int
+    skip: str | None = None
+
+
+@dataclass
+class CapturedCacheRule:
+    name: str
+    cache_control: str | None
+    cached: list[str] = field(default_factory=list)
+    not_cached: list[str] = field(default_factory=list)
+    vary: list[str] | None = None
+
+
+@dataclass
+class CapturedMiddleware:
+    class_name: str
+    options: dict[str, Any]
+    left_out: list[LeftOut]
+
+
+@dataclass
+class CapturedConfig:
+    reference: str
+    values: dict[str, Any]
+    secrets: list[str]
+    left_out: list[LeftOut]
+
+
+@dataclass
+class Captured:
+    """Everything ``init`` found, ready to be written as a manifest."""
+
+    request: CaptureRequest
+    service_name: str
+    paths: list[str]
+    statuses: dict[str, int]
+    headers: list[CapturedHeader] = field(default_factory=list)
+    intermittent_headers: list[str] = field(default_factory=list)
+    cookies: list[CapturedCookie] = field(default_factory=list)
+    health_checks: list[CapturedHealthCheck] = field(default_factory=list)
+    uploads: list[CapturedUpload] = field(default_factory=list)
+    cache_rules: list[CapturedCacheRule] = field(default_factory=list)
+    settings: dict[str, Any] | None = None
+    settings_left_out: list[LeftOut] = field(default_factory=list)
+    middleware: list[CapturedMiddleware] | None = None
+    config: CapturedConfig | None = None
+    not_an_application: str | None = None
+    """Why settings and middleware could not be read (a plain ASGI app)."""
+    notes: list[str] = field(default_factory=list)
+
+
+# -- live values as TOML values -------------------------------------------------
+
+
+def toml_value(value: Any) -> Any:
+    """``value`` as the manifest writes it, the way the checks compare: enums
+    by value, classes and functions by dotted path, tuples and sets as arrays,
+    models as tables, durations in seconds, URLs and paths as text."""
+    if value is None:
+        raise Unwritable("None, which TOML cannot write")
+    if is_secret(value):
+        raise Unwritable("a secret")
+    if isinstance(value, enum.Enum):
+        return toml_value(value.value)
+    if isinstance(value, (bool, int, float, str, datetime.date, datetime.time)):
+        return value
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+        return int(seconds) if seconds.is_integer() else seconds
+    if isinstance(value, PurePath):
+        return str(value)
+    if is_code(value):
+        return dotted_path(value)
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return {name: toml_value(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, Mapping):
+        return {str(key): toml_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [toml_value(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((toml_value(item) for item in value), key=repr)
+    if isinstance(value, (bytes, bytearray)):
+        raise Unwritable("bytes, which TOML cannot write")
+    text = str(value)
+    if _UNSTABLE_TEXT.search(text):
+        raise Unwritable(f"a {type(value).__name__} with no stable text form")
+    return text
+
+
+def written(value: Any, live: Any, holds: Callable[[Any, Any], bool]) -> Any:
+    """``value`` in TOML, checked against ``live`` with the kind's own
+    comparison ``holds(documented, live)``; raises :class:`Unwritable` when
+    the check would not accept what is written."""
+    documented = toml_value(value)
+    if not holds(documented, live):
+        raise Unwritable(f"its TOML form {toml_line('x', documented)[4:]} would not compare equal")
+    return documented
+
+
+# -- header values --------------------------------------------------------------
+
+
+def header_display_name(name: str) -> str:
+    """``x-request-id`` → ``X-Request-ID``: names are case-insensitive, but
+    people read the usual spelling."""
+    return "-".join(_HEADER_WORDS.get(word, word[:1].upper() + word[1:]) for word in name.split("-"))
+
+
+def _hex_class(values: Iterable[str]) -> str:
+    letters = "".join(values)
+    lower = any(c in "abcdef" for c in letters)
+    upper = any(c in "ABCDEF" for c in letters)
+    if lower and upper:
+        return "[0-9a-fA-F]"
+    return "[0-9A-F]" if upper else "[0-9a-f]"
+
+
+def value_pattern(values: Sequence[str]) -> str:
+    """A regular expression (full match) that fits every value: a UUID, a
+    number, hex of one length, or anything non-empty."""
+    if any(value == "" for value in values):
+        return "^.*$"
+    if all(_UUID.fullmatch(value) for value in values):
+        hex_class = _hex_class(values)
+        return "^" + "-".join(f"{hex_class}{{{n}}}" for n in (8, 4, 4, 4, 12)) + "$"
+    if all(value.isascii() and value.isdigit() for value in values):
+        return "^[0-9]+$"
+    if all(_DECIMAL.fullmatch(value) or (value.isascii() and value.isdigit()) for value in values):
+        return r"^[0-9]+(?:\.[0-9]+)?$"
+    if all(_HEX.fullmatch(value) for value in values):
+        lengths = {len(value) for value in values}
+        repeat = f"{{{lengths.pop()}}}" if len(lengths) == 1 else "+"
+        return f"^{_hex_class(values)}{repeat}$"
+    return "^.+$"
+
+
+def header_matcher(name: str, first: Sequence[str], second: Sequence[str]) -> tuple[str, str, str | None]:
+    """``(equals | matches, value, note)`` for a header seen with ``first``
+    values on one request and ``second`` on the next."""
+    if name in REDACTED_HEADERS:
+        return "matches", "^.+$", "its value is never written down"
+    values = [value.strip() for value in [*first, *second]]
+    if all(re.fullmatch(HTTP_DATE, value) for value in values):
+        return "matches", f"^{HTTP_DATE}$", "an HTTP date"
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) == 1:
+        return "equals", distinct[0], None
+    if set(first) == set(second):
+        alternatives = "|".join(re.escape(value) for value in distinct)
+        return "matches", f"^(?:{alternatives})$", "sent several times with different values"
+    return "matches", value_pattern(values), "differed between two requests"
+
+
+# -- probing ------------------------------------------------------------------------
+
+
+@dataclass
+class PathResponses:
+    """Two answers to ``GET path``: the first is the one every check of a
+    ``pytest --check-defaults`` run shares, the second shows what varies."""
+
+    path: str
+    first: ProbeResponse
+    second: ProbeResponse
+
+
+class Capture:
+    """One capture run against one live app."""
+
+    def __init__(self, request: CaptureRequest, progress: Progress | None = None) -> None:
+        self.request = request
+        self.progress = progress or (lambda message: None)
+        spec = TargetSpec(
+            app=request.app, host=request.host, paths=list(request.paths), timeout=request.timeout, lifespan="auto"
+        )
+        self.target = Target(spec, request.root)
+
+    def close(self) -> None:
+        self.target.close()
+
+    def run(self) -> Captured:
+        request = self.request
+        self.progress(f"importing {request.app}")
+        app = self.target.app()
+        for path in request.paths:  # first, so a broken app is reported on a path the user gave
+            self.progress(f"GET {path}")
+            self.target.response(ProbeRequest(path))
+        health_paths = self.find_health_paths()
+        paths = list(dict.fromkeys([*request.paths, *health_paths]))
+        responses = []
+        for path in paths:
+            self.progress(f"GET {path}")
+            responses.append(
+                PathResponses(path, self.target.response(ProbeRequest(path)), self.target.fetch(ProbeRequest(path)))
+            )
+        captured = Captured(
+            request=request,
+            service_name=service_name(app, request.app),
+            paths=paths,
+            statuses={item.path: item.first.status for item in responses},
+        )
+        captured.cache_rules = capture_cache_rules(responses)
+        covered = {path for rule in captured.cache_rules for path in (*rule.cached, *rule.not_cached)}
+        captured.headers, captured.intermittent_headers = capture_headers(responses, covered)
+        captured.cookies = capture_cookies(responses, captured.notes)
+        captured.health_checks = [capture_health_check(item) for item in responses if item.path in health_paths]
+        self.capture_application(app, captured)
+        if request.config:
+            self.progress(f"reading {request.config}")
+            captured.config = capture_config(request.config, request.root)
+        names: set[str] = set()
+        for path in request.uploads:
+            upload = self.find_upload_limit(path, unique_upload_name(path, names), captured.notes)
+            if upload is not None:
+                captured.uploads.append(upload)
+        if request.host is None and any(status == 400 for status in captured.statuses.values()):
+            captured.notes.append(
+                "some paths answered 400: if the app checks the Host header (TrustedHostMiddleware), give --host"
+            )
+        return captured
+
+    def find_health_paths(self) -> list[str]:
+        try:
+            catch_all: ProbeResponse | None = self.target.fetch(ProbeRequest(NO_SUCH_PATH))
+        except TargetUnavailable:
+            catch_all = None  # the paths asked for will say what is wrong, in their own words
+        found = []
+        for path in HEALTH_PATHS:
+            self.progress(f"looking for a health endpoint: GET {path}")
+            response = self.target.response(ProbeRequest(path))
+            if not 200 <= response.status < 300:
+                continue
+            if catch_all is not None and (response.status, response.body) == (catch_all.status, catch_all.body):
+                continue
+            found.append(path)
+        return found
+
+    def capture_application(self, app: Any, captured: Captured) -> None:
+        from starlette.applications import Starlette
+
+        if not isinstance(app, Starlette):
+            captured.not_an_application = f"{self.request.app} is a {type(app).__name__}, not FastAPI or Starlette"
+            return
+        captured.settings, captured.settings_left_out = capture_settings(app)
+        captured.middleware = capture_middleware(app.user_middleware)
+
+    # -- uploads ----------------------------------------------------------------
+
+    def send_upload(self, path: str, size: int, content_length: bool = True) -> int:
+        body = GeneratedBody.raw(size)
+        headers = [("Content-Type", body.content_type)]
+        if content_length:
+            headers.append(("Content-Length", str(size)))
+        how = "" if content_length else ", streamed"
+        self.progress(f"{UPLOAD_METHOD} {path}: {format_size(size)}{how}")
+        response = self.target.send_body(ProbeRequest(path, UPLOAD_METHOD, tuple(headers)), body.chunks)
+        return response.status
+
+    def find_upload_limit(self, path: str, name: str, notes: list[str]) -> CapturedUpload | None:
+        """The largest body ``path`` accepts: doubling until a size is
+        rejected, then a binary search between the last accepted size and the
+        first rejected one. Bodies are generated as they are sent, so memory
+        stays flat however large the limit. ``None`` (and a note) when no
+        size up to the cap is rejected."""
+        accepted_status = self.send_upload(path, 1)
+        if accepted_status in (404, 405):
+            raise CaptureError(
+                f"--upload {path}: {UPLOAD_METHOD} {path} answered {accepted_status}: no upload route there"
+            )
+        if accepted_status == 413:
+            raise CaptureError(f"--upload {path}: {UPLOAD_METHOD} {path} rejects even a 1-byte body with 413")
+
+        def rejected(status: int) -> bool:
+            return status >= 400 and status != accepted_status
+
+        cap = self.request.upload_cap
+        largest_accepted, smallest_rejected, rejection = 1, 0, 0
+        size = FIRST_UPLOAD_SIZE
+        while True:
+            size = min(size, cap)
+            status = self.send_upload(path, size)
+            if rejected(status):
+                smallest_rejected, rejection = size, status
+                break
+            largest_accepted = size
+            if size >= cap:
+                notes.append(
+                    f"{UPLOAD_METHOD} {path} answered {accepted_status} to every size up to {format_size(cap)}"
+                    " (--upload-cap): no limit found, no [[upload]] entry written"
+                )
+                return None
+            size *= 2
+        while smallest_rejected - largest_accepted > 1:
+            middle = (largest_accepted + smallest_rejected) // 2
+            status = self.send_upload(path, middle)
+            if rejected(status):
+                smallest_rejected, rejection = middle, status
+            else:
+                largest_accepted = middle
+        upload = CapturedUpload(name, path, largest_accepted, rejection)
+        streamed = self.send_upload(path, largest_accepted + 1, content_length=False)
+        if streamed != rejection:
+            upload.skip = (
+                f"{format_size(largest_accepted + 1)} streamed without Content-Length was answered {streamed},"
+                f" not {rejection}: the limit reads only the header; fix the app, then remove this skip"
+            )
+        return upload
+
+
+def service_name(app: Any, reference: str) -> str:
+    title = getattr(app, "title", None)
+    if isinstance(title, str) and title and title != "FastAPI":
+        return title
+    return reference.split(":", 1)[0].split(".", 1)[0]
+
+
+def unique_upload_name(path: str, taken: set[str]) -> str:
+    segments = [segment for segment in path.split("?", 1)[0].split("/") if segment]
+    name = segments[-1] if segments else "upload"
+    if name in taken:
+        name = path
+    taken.add(name)
+    return name
+
+
+# -- cache rules, headers, cookies, health ------------------------------------------
+
+
+def capture_cache_rules(responses: Sequence[PathResponses]) -> list[CapturedCacheRule]:
+    """A rule per distinct cacheable Cache-Control (with its Vary), and one
+    for the paths no shared cache may keep. Paths whose Cache-Control is
+    missing, unreadable or different on the second request get no rule: their
+    headers are documented as headers."""
+    cached: dict[tuple[str, tuple[str, ...]], CapturedCacheRule] = {}
+    not_cached = CapturedCacheRule("not cached by shared caches", None)
+    for item in responses:
+        lines = item.first.values("cache-control")
+        if not lines:
+            continue
+        live = parse_cache_control(*lines)
+        if live != parse_cache_control(*item.second.values("cache-control")) or cache_control_problems(live):
+            continue
+        if uncacheable_by_shared_cache(live):
+            not_cached.not_cached.append(item.path)
+            continue
+        vary = [name.strip() for line in item.first.values("vary") for name in line.split(",") if name.strip()]
+        if vary and not all(is_token(name) for name in vary):
+            continue
+        key = (format_cache_control(live), tuple(sorted(parse_vary(*item.first.values("vary")))))
+        rule = cached.get(key)
+        if rule is None:
+            raw = ", ".join(line.strip() for line in lines)
+            rule = cached[key] = CapturedCacheRule(f"cached: {raw}", raw, vary=list(dict.fromkeys(vary)) or None)
+        rule.cached.append(item.path)
+    rules = list(cached.values())
+    if not_cached.not_cached:
+        rules.append(not_cached)
+    return rules
+
+
+def capture_headers(
+    responses: Sequence[PathResponses], cache_rule_paths: set[str]
+) -> tuple[list[CapturedHeader], list[str]]:
+    """Header entries for every response header the undocumented check would
+    ask about, and the headers sent on one request but not the next (for
+    ``ignore_headers``)."""
+    all_paths = [item.path for item in responses]
+    by_name: dict[str, dict[str, tuple[str, str, str | None]]] = {}
+    intermittent: dict[str, None] = {}
+    for item in responses:
+        ignored = set(FRAMING_HEADERS) | {"set-cookie"}
+        if item.path in cache_rule_paths:
+            ignored |= set(CACHE_HEADERS)
+        for name in dict.fromkeys([*item.first.names(), *item.second.names()]):
+            if name in ignored:
+                continue
+            first, second = item.first.values(name), item.second.values(name)
+            if not first or not second:
+                intermittent[name] = None
+                continue
+            by_name.setdefault(name, {})[item.path] = header_matcher(name, first, second)
+    headers: list[CapturedHeader] = []
+    for name, per_path in by_name.items():
+        if name in intermittent:
+            continue
+        groups: dict[tuple[str, str, str | None], list[str]] = {}
+        for path, path_matcher in per_path.items():
+            groups.setdefault(path_matcher, []).append(path)
+        for (matcher, value, note), paths in groups.items():
+            written_paths = None if paths == all_paths else paths
+            headers.append(CapturedHeader(header_display_name(name), matcher, value, written_paths, note))
+    return headers, list(intermittent)
+
+
+def capture_cookies(responses: Sequence[PathResponses], notes: list[str]) -> list[CapturedCookie]:
+    """The first response that sets each cookie, with the attributes it set
+    (never its value)."""
+    cookies: dict[str, CapturedCookie] = {}
+    for item in responses:
+        for header in split_set_cookie(item.first.values("set-cookie")):
+            cookie = parse_set_cookie(header)
+            if cookie.name in cookies:
+                continue
+            if not _COOKIE_NAME.fullmatch(cookie.name):
+                notes.append(f"GET {item.path} sets a cookie with an unusable name {cookie.name!r}: not written")
+                continue
+            attributes: dict[str, Any] = {
+                "secure": cookie.has("secure"),
+                "http_only": cookie.has("httponly"),
+            }
+            same_site = (cookie.get("samesite") or "").strip().lower()
+            if same_site in ("strict", "lax", "none"):
+                attributes["same_site"] = same_site
+            if cookie.max_age is not None:
+                attributes["max_age"] = cookie.max_age
+            if cookie.get("domain"):
+                attributes["domain"] = cookie.get("domain")
+            if cookie.get("path") is not None:
+                attributes["path_attr"] = cookie.get("path")
+            cookies[cookie.name] = CapturedCookie(cookie.name, item.path, attributes)
+    return list(cookies.values())
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def capture_health_check(item: PathResponses) -> CapturedHealthCheck:
+    """Status, media type, and the top-level scalar JSON keys whose values
+    were the same on both requests (not timestamps)."""
+    content_type = item.first.first("content-type")
+    first, second = _json_object(item.first.body), _json_object(item.second.body)
+    stable = {
+        key: value
+        for key, value in first.items()
+        if isinstance(value, (bool, int, float, str))
+        and key in second
+        and type(second[key]) is type(value)
+        and second[key] == value
+        and not (isinstance(value, str) and _TIMESTAMP.match(value))
+    }
+    media_type = parse_content_type(content_type)[0] if content_type else None
+    return CapturedHealthCheck(item.path, item.first.status, media_type, stable)
+
+
+# -- the application object and its configuration -----------------------------------
+
+
+def capture_settings(app: Any) -> tuple[dict[str, Any], list[LeftOut]]:
+    values: dict[str, Any] = {}
+    left_out: list[LeftOut] = []
+    for name in SETTINGS_ATTRIBUTES:
+        if not hasattr(app, name):
+            continue
+        live = getattr(app, name)
+        if live is None:
+            values[name] = False  # false documents "disabled": None on the app
+            continue
+        try:
+            values[name] = written(comparable(live), live, setting_holds)
+        except Unwritable as exc:
+            left_out.append(LeftOut(name, str(exc)))
+    return values, left_out
+
+
+def _secret_option(name: str, value: Any) -> bool:
+    lowered = name.lower()
+    return holds_secret(value) or (
+        isinstance(value, (str, bytes)) and any(word in lowered for word in SENSITIVE_OPTION_WORDS)
+    )
+
+
+def capture_middleware(user_middleware: Sequence[Any]) -> list[CapturedMiddleware]:
+    """Each middleware by class name (by dotted path where two different
+    classes share a name), with the options it was added with."""
+    classes_by_name: dict[str, set[Any]] = {}
+    for middleware in user_middleware:
+        classes_by_name.setdefault(getattr(middleware.cls, "__name__", ""), set()).add(middleware.cls)
+    captured = []
+    for middleware in user_middleware:
+        cls = middleware.cls
+        label = getattr(cls, "__name__", "")
+        if not label or len(classes_by_name[label]) > 1:
+            label = dotted_path(cls)
+        options: dict[str, Any] = {}
+        left_out: list[LeftOut] = []
+        for name, value in added_options(middleware).items():
+            if _secret_option(name, value):
+                left_out.append(LeftOut(name, "a secret, never written down"))
+                continue
+            try:
+                options[name] = written(value, value, same_value)
+            except Unwritable as exc:
+                left_out.append(LeftOut(name, str(exc)))
+        captured.append(CapturedMiddleware(label, options, left_out))
+    return captured
+
+
+def capture_config(reference: str, root: Path) -> CapturedConfig:
+    from pydantic import BaseModel
+
+    try:
+        settings = import_app(reference, root, {})
+    except TargetUnavailable as exc:
+        raise CaptureError(f"--config {reference}: {exc}") from None
+    if isinstance(settings, type) or not isinstance(settings, BaseModel):
+        what = f"the class {settings.__name__}" if isinstance(settings, type) else f"a {type(settings).__name__}"
+        raise CaptureError(
+            f"--config {reference} is {what}: name the settings object, a pydantic-settings BaseSettings instance"
+        )
+    model = type(settings)
+    values: dict[str, Any] = {}
+    secrets: list[str] = []
+    left_out: list[LeftOut] = []
+    for name in model.model_fields:
+        live = getattr(settings, name)
+        if holds_secret(live):
+            secrets.append(name)
+            continue
+        try:
+            values[name] = written(live, live, partial(config_values_equal, model=model, name=name))
+        except Unwritable as exc:
+            left_out.append(LeftOut(name, str(exc)))
+    return CapturedConfig(reference, values, secrets, left_out)
+
+
+def capture(request: CaptureRequest, progress: Progress | None = None) -> Captured:
+    """Probe the app ``request`` names and return what it does."""
+    run = Capture(request, progress)
+    try:
+        return run.run()
+    finally:
+        run.close()
+
+
+# -- the manifest, commented for the person who fills it in ------------------------------
+
+TODO_PEOPLE = (
+    ("why", "TODO: why does this default exist?"),
+    ("owner", "TODO: who decides it? (left empty: [service].owner)"),
+    ("rollback", "TODO: how is a change to it undone?"),
+)
+
+
+class ManifestWriter:
+    """TOML text assembled line by line: tables, commented keys, and values
+    written by ``tomli_w`` (through :func:`~pytest_prod_defaults.docs.toml_line`)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def comment(self, *texts: str) -> None:
+        self.lines.extend(f"# {_one_line(text)}".rstrip() for text in texts)
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def section(self, title: str) -> None:
+        self.blank()
+        self.lines.append(f"# -- {title} ".ljust(78, "-"))
+        self.blank()
+
+    def table(self, name: str, many: bool = False) -> None:
+        self.blank()
+        self.lines.append(f"[[{name}]]" if many else f"[{name}]")
+
+    def key(self, key: str, value: Any, comment: str | None = None) -> None:
+        line = toml_line(key, value)
+        self.lines.append(f"{line}  # {_one_line(comment)}" if comment else line)
+
+    def commented_key(self, key: str, value: Any, comment: str) -> None:
+        self.lines.append(f"# {toml_line(key, value)}  # {_one_line(comment)}")
+
+    def people(self) -> None:
+        for key, comment in TODO_PEOPLE:
+            self.key(key, "", comment)
+
+    def left_out(self, items: Sequence[LeftOut], where: str) -> None:
+        for item in items:
+            self.comment(f"left out of {where}: {item.name} ({item.reason})")
+
+    def text(self) -> str:
+        return "\n".join(self.lines).rstrip("\n") + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def policies(captured: Captured) -> dict[str, tuple[str, str | None]]:
+    """``[undocumented]``: every policy ``fail``, except where something live
+    could not be written down (a secret, a None), which would fail forever."""
+    result: dict[str, tuple[str, str | None]] = {
+        "headers": ("fail", None),
+        "settings": ("fail", None),
+        "middleware": ("fail", None),
+        "config": ("fail", None),
+    }
+    if captured.not_an_application:
+        reason = f"{captured.not_an_application}: nothing to read"
+        result["settings"] = ("off", reason)
+        result["middleware"] = ("off", reason)
+    if captured.settings_left_out:
+        result["settings"] = ("warn", "not fail: some settings could not be written down (see [settings])")
+    if captured.middleware and any(item.left_out for item in captured.middleware):
+        result["middleware"] = ("warn", "not fail: some options could not be written down (see [[middleware]])")
+    if captured.config and captured.config.left_out:
+        result["config"] = ("warn", "not fail: some fields could not be written down (see [config])")
+    return result
+
+
+def write_manifest(captured: Captured) -> str:
+    """The manifest of what was captured, as commented TOML."""
+    request = captured.request
+    out = ManifestWriter()
+    out.comment(
+        f"Production defaults of {captured.service_name}, as the live app showed them to `prod-defaults init`.",
+        "Each value is what the app did when it was captured: keep what you mean to promise, tighten",
+        "what is too loose, delete what is not a default, and fill in why, owner and rollback (the TODOs).",
+        "Then `pytest --check-defaults` checks every entry against the live app.",
+    )
+    out.key("version", 1)
+
+    out.table("service")
+    out.key("name", captured.service_name)
+    out.key("owner", "", "TODO: who decides these defaults? Entries without an owner fall back to this")
+
+    out.table("target")
+    out.key("app", request.app)
+    if request.app_dir:
+        out.key("app_dir", request.app_dir, "where the app is imported from, relative to this file")
+    if request.host:
+        out.key("host", request.host)
+    added = [path for path in captured.paths if path not in request.paths]
+    paths_comment = "probed for headers and for undocumented headers"
+    if added:
+        paths_comment += f"; {', '.join(added)} found as health endpoints"
+    out.key("paths", captured.paths, paths_comment)
+    out.commented_key("env", {"APP_ENV": "production"}, "set before the app is imported, as production runs it")
+    out.comment(
+        "answered when captured: " + ", ".join(f"{path} {status}" for path, status in captured.statuses.items())
+    )
+
+    if captured.headers:
+        out.section("response headers")
+    for header in captured.headers:
+        out.table("header", many=True)
+        out.key("name", header.name)
+        out.key(header.matcher, header.value, header.note)
+        if header.paths is not None:
+            out.key("paths", header.paths, "sent like this on these paths only")
+        out.people()
+
+    if captured.cookies:
+        out.section("cookies (never their values)")
+    for cookie in captured.cookies:
+        out.table("cookie", many=True)
+        out.key("name", cookie.name)
+        out.key("path", cookie.path, "a path whose response sets it")
+        for key, value in cookie.attributes.items():
+            out.key(key, value)
+        out.people()
+
+    if captured.health_checks:
+        out.section("health endpoints")
+    for health in captured.health_checks:
+        out.table("health_check", many=True)
+        out.key("path", health.path)
+        out.key("status", health.status)
+        if health.content_type:
+            out.key("content_type", health.content_type)
+        if health.json_body:
+            out.key("json", health.json_body, "the keys that answered the same twice")
+        out.commented_key("max_ms", 250, "a latency budget: median of `samples` requests")
+        out.people()
+
+    if captured.uploads:
+        out.section("upload limits (the largest body accepted)")
+    for upload in captured.uploads:
+        out.table("upload", many=True)
+        out.key("name", upload.name)
+        out.key("path", upload.path)
+        out.key("max_bytes", upload.max_bytes, format_size(upload.max_bytes))
+        out.key("over_limit_status", upload.over_limit_status, "the answer to one byte more")
+        if upload.skip:
+            out.key("skip", upload.skip)
+        out.people()
+
+    if captured.cache_rules:
+        out.section("caching: the Cache-Control each path answered with")
+    for rule in captured.cache_rules:
+        out.table("cache_rule", many=True)
+        out.key("name", rule.name, 'TODO: name the rule for people, e.g. "static assets are immutable"')
+        if rule.cache_control is not None:
+            out.key("cache_control", rule.cache_control, "compared as a set of directives")
+        if rule.cached:
+            out.key("cached", rule.cached)
+        if rule.not_cached:
+            out.key("not_cached", rule.not_cached, "no shared cache may keep these")
+        if rule.vary:
+            out.key("vary", rule.vary)
+        if rule.cached:
+            out.commented_key(
+                "bypass",
+                {"cookies": ["session"], "headers": ["Authorization"]},
+                "requests with these must never be served from a shared cache",
+            )
+        out.people()
+
+    if captured.settings is not None or captured.middleware is not None or captured.not_an_application:
+        out.section("the application object")
+    if captured.not_an_application:
+        out.comment(f"{captured.not_an_application}: no [settings] or [[middleware]] to read.")
+    if captured.settings is not None:
+        out.table("settings")
+        out.comment("false means disabled (None on the app)")
+        for name, value in captured.settings.items():
+            out.key(name, value)
+        out.left_out(captured.settings_left_out, "[settings]")
+        out.people()
+    for middleware in captured.middleware or ():
+        out.table("middleware", many=True)
+        out.key("class", middleware.class_name)
+        out.key("options", middleware.options, "as added; functions and classes by dotted path")
+        out.left_out(middleware.left_out, "options")
+        out.people()
+
+    if captured.config is not None:
+        config = captured.config
+        out.section("configuration")
+        out.table("config")
+        out.key("object", config.reference)
+        out.key("secrets", config.secrets, "documented by name: never compared, never written down")
+        out.left_out(config.left_out, "values")
+        out.people()
+        out.table("config.values")
+        for name, value in config.values.items():
+            out.key(name, value)
+
+    out.section("what the manifest does not mention")
+    out.table("undocumented")
+    for key, (policy, comment) in policies(captured).items():
+        out.key(key, policy, comment)
+    if captured.intermittent_headers:
+        out.key(
+            "ignore_headers",
+            [header_display_name(name) for name in captured.intermittent_headers],
+            "sent on one request and not the next",
+        )
+    return out.text()
