@@ -33,7 +33,26 @@ _EXPORTS = {
     "hookimpl": "hookspecs",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
+    "__version__",
+    "BaseKind",
+    "Check",
+    "CheckKind",
+    "DocumentedHeader",
+    "Drift",
+    "Finding",
+    "NotApplicable",
+    "TargetUnavailable",
+    "Undocumented",
+    "Entry",
+    "Manifest",
+    "ManifestError",
+    "load_manifest",
+    "ProbeRequest",
+    "ProbeResponse",
+    "Target",
+    "hookimpl",
+]
 
 if TYPE_CHECKING:
     from .checks import (

@@ -146,7 +146,7 @@ def _merge(
             table = acc.setdefault(key, {})
             if not isinstance(table, dict):
                 table = acc[key] = {}
-            if (key,) not in located.origins or (key,) in origins and origins[(key,)].file == main:
+            if (key,) not in located.origins or ((key,) in origins and origins[(key,)].file == main):
                 located.origins[(key,)] = origins.get((key,)) or Origin(main, {}, (key,))
             for sub, sub_value in value.items():
                 table[sub] = sub_value

@@ -129,9 +129,7 @@ class DefaultsFile(pytest.File):
         return [
             # A string node id lets pytest parse the ``[detail]`` as it parses
             # a parametrized test's, so --lf and xdist see the same ids.
-            DefaultItem.from_parent(
-                self, name=check.id, nodeid=f"{self.nodeid}::{check.id}", check=check, run=self.run
-            )
+            DefaultItem.from_parent(self, name=check.id, nodeid=f"{self.nodeid}::{check.id}", check=check, run=self.run)
             for check in self.run.checks()
         ]
 

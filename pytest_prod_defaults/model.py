@@ -128,9 +128,7 @@ APP_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
 
 def _app_reference(value: str) -> str:
     if not APP_REFERENCE.match(value):
-        raise ValueError(
-            f"{value!r} is not 'module:attribute' or 'module:factory()'"
-        )
+        raise ValueError(f"{value!r} is not 'module:attribute' or 'module:factory()'")
     return value
 
 

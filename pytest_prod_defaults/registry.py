@@ -31,7 +31,9 @@ def ordered_kinds(contributions: Iterable[Sequence[CheckKind] | None]) -> list[C
                 if not hasattr(kind, attribute):
                     raise KindError(f"check kind {kind!r} has no {attribute!r}")
             if kind.key in kinds and kinds[kind.key] is not kind:
-                raise KindError(f"two check kinds claim the manifest key {kind.key!r}: {kinds[kind.key]!r} and {kind!r}")
+                raise KindError(
+                    f"two check kinds claim the manifest key {kind.key!r}: {kinds[kind.key]!r} and {kind!r}"
+                )
             kinds[kind.key] = kind
     builtin_keys = [name.rsplit(".", 1)[1] for name in BUILTIN_KIND_MODULES]
     rank = {key: index for index, key in enumerate(builtin_keys)}

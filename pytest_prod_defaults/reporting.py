@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from .items import manifest_nodeid
 from .report import (
     ReportPathError,
     Subject,
@@ -28,7 +29,6 @@ from .report import (
     write_report,
 )
 from .results import Result
-from .items import manifest_nodeid
 from .runner import DefaultsRun
 
 

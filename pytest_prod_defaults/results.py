@@ -15,7 +15,16 @@ from .explain import manifest_location, waiver_expired
 from .manifest import Manifest
 
 Outcome = Literal["held", "drifted", "undocumented", "warned", "waived", "skipped", "unavailable", "error"]
-OUTCOMES: tuple[Outcome, ...] = ("held", "drifted", "undocumented", "warned", "waived", "skipped", "unavailable", "error")
+OUTCOMES: tuple[Outcome, ...] = (
+    "held",
+    "drifted",
+    "undocumented",
+    "warned",
+    "waived",
+    "skipped",
+    "unavailable",
+    "error",
+)
 
 
 @dataclass
@@ -40,7 +49,7 @@ class Result:
     findings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**vars(self), "findings": [dict(finding) for finding in self.findings]}  # asdict, without deep copies
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:

@@ -70,9 +70,7 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
     try:
         import uvicorn
     except ImportError:
-        raise TargetUnavailable(
-            "mode = 'server' needs uvicorn: pip install 'pytest-prod-defaults[server]'"
-        ) from None
+        raise TargetUnavailable("mode = 'server' needs uvicorn: pip install 'pytest-prod-defaults[server]'") from None
     options = uvicorn_options(spec)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -91,10 +89,9 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
         logger.setLevel(logging.INFO)
 
     def serve() -> None:
-        try:
+        # uvicorn exits when startup fails; what it logged says why.
+        with contextlib.suppress(SystemExit):
             server.run(sockets=[sock])
-        except SystemExit:
-            pass  # uvicorn exits when startup fails; what it logged says why
 
     thread = threading.Thread(target=serve, name="prod-defaults-uvicorn", daemon=True)
 

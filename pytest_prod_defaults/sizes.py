@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 UNITS = {
     "B": 1,
+    "BYTE": 1,
+    "BYTES": 1,
     "KB": 1000,
     "MB": 1000**2,
     "GB": 1000**3,
@@ -13,30 +16,47 @@ UNITS = {
     "MIB": 1024**2,
     "GIB": 1024**3,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+KNOWN_UNITS = ("B", "KB", "MB", "GB", "KiB", "MiB", "GiB")
+MAX_DIGITS = 30
+"""Longer numbers are no size a service could mean (and Python refuses to
+convert numbers of thousands of digits)."""
+_SIZE = re.compile(r"^\s*(-?)\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$", re.ASCII)
+_NOT_A_SIZE = "a size is an integer number of bytes or a string like '1 MiB'"
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
 
 
 def parse_size(value: object) -> int:
-    """Return ``value`` in bytes; raise ``ValueError`` saying what is wrong."""
+    """Return ``value`` in bytes; raise ``ValueError`` saying what is wrong.
+
+    Units are case-insensitive; ``byte`` and ``bytes`` are read as ``B``, so
+    what :func:`format_size` writes reads back.
+    """
     if isinstance(value, bool):
-        raise ValueError("a size is an integer number of bytes or a string like '1 MiB'")
+        raise ValueError(_NOT_A_SIZE)
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"a size cannot be negative (got {value})")
         return value
     if not isinstance(value, str):
-        raise ValueError("a size is an integer number of bytes or a string like '1 MiB'")
+        raise ValueError(_NOT_A_SIZE)
     match = _SIZE.match(value)
     if not match:
-        raise ValueError(f"{value!r} is not a size; write e.g. 1048576 or '1 MiB'")
-    number, unit = match.groups()
+        raise ValueError(f"{_shown(value)} is not a size; write e.g. 1048576 or '1 MiB'")
+    sign, number, unit = match.groups()
     factor = UNITS.get((unit or "B").upper())
     if factor is None:
-        known = ", ".join(("B", "KB", "MB", "GB", "KiB", "MiB", "GiB"))
-        raise ValueError(f"unknown unit {unit!r} in {value!r}; use one of {known}")
-    size = float(number) * factor
-    if size != int(size):
-        raise ValueError(f"{value!r} is not a whole number of bytes")
+        raise ValueError(f"unknown unit {_shown(unit)} in {_shown(value)}; use one of {', '.join(KNOWN_UNITS)}")
+    if sign:
+        raise ValueError(f"a size cannot be negative (got {_shown(value)})")
+    if len(number) > MAX_DIGITS:
+        raise ValueError(f"{_shown(value)} is too large to be a size")
+    # Exact arithmetic: in floats '1.001 KB' is 1000.9999999999999 bytes.
+    size = Fraction(number) * factor
+    if size.denominator != 1:
+        raise ValueError(f"{_shown(value)} is not a whole number of bytes")
     return int(size)
 
 

@@ -82,7 +82,9 @@ def test_custom_kind_keys_are_validated(readme_kind: Project) -> None:
     readme_kind.manifest('[target]\napp = "app:app"\n\n[[redirect]]\npath = "/a"\nlocaton = "/b"\n')
     result = readme_kind.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["defaults.toml:6: redirect[[]1[]].locaton: unknown key 'locaton'; did you mean 'location'?"])
+    result.stderr.fnmatch_lines(
+        ["defaults.toml:6: redirect[[]1[]].locaton: unknown key 'locaton'; did you mean 'location'?"]
+    )
 
 
 def test_two_kinds_claiming_one_key_is_a_usage_error(project: Project) -> None:

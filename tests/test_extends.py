@@ -290,7 +290,10 @@ def test_many_manifests_in_one_run_each_with_its_own_target(project: Project) ->
 def test_defaults_file_is_repeatable_and_a_glob_matching_nothing_is_a_usage_error(project: Project) -> None:
     headers_app(project, {"X-Frame-Options": "DENY"}, folder=".")
     for name in ("one.toml", "two.toml"):
-        write(project.path / name, '[target]\napp = "app:app"\n[[header]]\nname = "X-Frame-Options"\nequals = "DENY"\n' + OFF)
+        write(
+            project.path / name,
+            '[target]\napp = "app:app"\n[[header]]\nname = "X-Frame-Options"\nequals = "DENY"\n' + OFF,
+        )
     result = project.run("--defaults-file", "one.toml", "--defaults-file", "two.toml")
     result.assert_outcomes(passed=2)
     result = project.run("--defaults-file", "nothing/*.toml")

@@ -33,8 +33,10 @@ CASES = {
     ),
     "two-matchers": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\nequals = "a"\nabsent = true\n',
-        ["defaults.toml:4: header[[]1[]]: a header entry needs exactly one of equals, contains, matches,"
-         " absent = true (got equals and absent)"],
+        [
+            "defaults.toml:4: header[[]1[]]: a header entry needs exactly one of equals, contains, matches,"
+            " absent = true (got equals and absent)"
+        ],
     ),
     "no-matcher": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\n',
@@ -46,7 +48,7 @@ CASES = {
     ),
     "missing-target": (
         'version = 1\n\n[[header]]\nname = "X-A"\nequals = "a"\n',
-        ["defaults.toml: target: missing [[]target[]] table: say which app to check, e.g. app = \"shop.main:app\""],
+        ['defaults.toml: target: missing [[]target[]] table: say which app to check, e.g. app = "shop.main:app"'],
     ),
     "app-without-colon": (
         '[target]\napp = "shop.main"\n',

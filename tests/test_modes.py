@@ -65,7 +65,10 @@ def test_a_header_only_the_server_adds_is_caught_in_server_mode(project: Project
     result = project.run("--defaults-mode", "server")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["header Server on /: documented absent, live 'uvicorn' (GET / answered 200)", "  why:      do not advertise the stack"]
+        [
+            "header Server on /: documented absent, live 'uvicorn' (GET / answered 200)",
+            "  why:      do not advertise the stack",
+        ]
     )
 
 
@@ -151,15 +154,17 @@ def test_unknown_uvicorn_option_names_the_closest(project: Project) -> None:
     result = project.run("--defaults-mode", "server")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
-        ["*target unavailable: [[]target[]].uvicorn.sever_header is not a uvicorn option; did you mean 'server_header'?"]
+        [
+            "*target unavailable: [[]target[]].uvicorn.sever_header is not a uvicorn option;"
+            " did you mean 'server_header'?"
+        ]
     )
 
 
 def test_url_mode_reads_settings_from_the_app_when_it_is_given(project: Project) -> None:
     project.app(SERVER_APP)
     project.manifest(
-        SERVER_MANIFEST.replace("UVICORN", "uvicorn = { server_header = false }")
-        + "\n[settings]\ndebug = false\n"
+        SERVER_MANIFEST.replace("UVICORN", "uvicorn = { server_header = false }") + "\n[settings]\ndebug = false\n"
     )
     with serve(project.path / "defaults.toml") as url:
         result = project.run("--defaults-url", url)
@@ -187,7 +192,9 @@ def test_url_mode_without_an_app_skips_introspection_with_the_reason(project: Pr
         )
         result = project.run()
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["SKIPPED * mode = 'url' has no application object; give [[]target[]].app to inspect it"])
+    result.stdout.fnmatch_lines(
+        ["SKIPPED * mode = 'url' has no application object; give [[]target[]].app to inspect it"]
+    )
 
 
 def test_url_mode_against_nothing_listening_fails_with_the_cause(project: Project) -> None:

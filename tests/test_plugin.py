@@ -145,7 +145,7 @@ def test_header_matchers_contains_matches_absent_and_case_insensitive_names(proj
         [[header]]
         name = "Content-Security-Policy"
         name_hint = 1
-        """.replace('        name_hint = 1\n', '        contains = "object-src \'none\'"\n')
+        """.replace("        name_hint = 1\n", "        contains = \"object-src 'none'\"\n")
     )
     result = project.run("-k", "not undocumented")
     result.assert_outcomes(passed=3, failed=2)

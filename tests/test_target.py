@@ -15,7 +15,8 @@ OFF = """
 
 
 def _echo_header_manifest(app: str, header: str, expected: str, extra: str = "") -> str:
-    return f"""
+    return (
+        f"""
         [target]
         app = "{app}"
         {extra}
@@ -23,7 +24,9 @@ def _echo_header_manifest(app: str, header: str, expected: str, extra: str = "")
         [[header]]
         name = "{header}"
         equals = "{expected}"
-    """ + OFF
+    """
+        + OFF
+    )
 
 
 def test_env_is_set_before_import_and_restored_afterwards(project: Project) -> None:
@@ -284,9 +287,7 @@ def test_lifespan_startup_failure_fails_items_with_the_cause(project: Project) -
     )
     result = project.run()
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        ["*target unavailable: app startup failed: ConnectionError: cannot reach db:5432"] * 2
-    )
+    result.stdout.fnmatch_lines(["*target unavailable: app startup failed: ConnectionError: cannot reach db:5432"] * 2)
 
 
 def test_an_exception_in_the_app_is_seen_as_a_500(project: Project) -> None:

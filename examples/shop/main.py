@@ -60,9 +60,7 @@ def healthz() -> dict[str, str]:
 @app.post("/login")
 @app.get("/login")
 def login(response: Response) -> dict[str, bool]:
-    response.set_cookie(
-        "session", "opaque-session-id", max_age=3600, secure=not DRIFT, httponly=True, samesite="lax"
-    )
+    response.set_cookie("session", "opaque-session-id", max_age=3600, secure=not DRIFT, httponly=True, samesite="lax")
     return {"ok": True}
 
 

@@ -46,7 +46,9 @@ class HeaderEntry(Entry):
             raise ValueError("absent = false says nothing; use equals, contains or matches")
         if len(given) != 1:
             listed = " and ".join(given) if given else "none"
-            raise ValueError(f"a header entry needs exactly one of equals, contains, matches, absent = true (got {listed})")
+            raise ValueError(
+                f"a header entry needs exactly one of equals, contains, matches, absent = true (got {listed})"
+            )
         return self
 
     def documented(self) -> str:
