@@ -10,6 +10,7 @@ Nothing here knows pytest.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import json
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bodies import GeneratedBody
 from .cache_control import (
@@ -29,19 +30,25 @@ from .cache_control import (
     parse_vary,
     uncacheable_by_shared_cache,
 )
-from .checks import TargetUnavailable
+from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
 from .docs import toml_line
+from .explain import waiver_expired
+from .extends import IDENTITY_KEYS, identity
 from .kinds.cache_rule import CACHE_HEADERS
 from .kinds.config import config_values_equal, dotted_path, holds_secret, is_code, is_secret, same_value
 from .kinds.header import REDACTED_HEADERS
 from .kinds.health_check import parse_content_type
-from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options
+from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options, match_entries, user_middleware
 from .kinds.settings import comparable, setting_holds
-from .kinds.undocumented import FRAMING_HEADERS
+from .kinds.undocumented import FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
 from .set_cookie import parse_set_cookie, split_set_cookie
 from .sizes import format_size
 from .target import ProbeRequest, ProbeResponse, Target, import_app
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
+    from .model import Entry
 
 HEALTH_PATHS = ("/healthz", "/health", "/livez", "/readyz", "/status", "/ping")
 NO_SUCH_PATH = "/.prod-defaults-init/no-such-path"
@@ -104,6 +111,11 @@ class CaptureRequest:
     app_dir: str | None = None
     """Written as ``[target].app_dir`` when the manifest lives elsewhere."""
     timeout: float = 5.0
+    extends: tuple[str, ...] = ()
+    """``--extends``: the bases, written as ``extends``; only what differs from them is written."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """``[target].env`` and ``headers`` the bases give: the app is captured as it will be checked."""
 
 
 @dataclass
@@ -193,6 +205,10 @@ class Captured:
     not_an_application: str | None = None
     """Why settings and middleware could not be read (a plain ASGI app)."""
     notes: list[str] = field(default_factory=list)
+    paths_from_bases: list[str] = field(default_factory=list)
+    """Paths the bases' entries request, probed so their headers are documented too."""
+    inheritance: Inheritance | None = None
+    """With ``--extends``: what the bases already say, compared with the live app."""
 
 
 # -- live values as TOML values -------------------------------------------------
@@ -315,11 +331,20 @@ class PathResponses:
 class Capture:
     """One capture run against one live app."""
 
-    def __init__(self, request: CaptureRequest, progress: Progress | None = None) -> None:
+    def __init__(
+        self, request: CaptureRequest, progress: Progress | None = None, bases: Manifest | None = None
+    ) -> None:
         self.request = request
         self.progress = progress or (lambda message: None)
+        self.bases = bases
         spec = TargetSpec(
-            app=request.app, host=request.host, paths=list(request.paths), timeout=request.timeout, lifespan="auto"
+            app=request.app,
+            host=request.host,
+            paths=list(request.paths),
+            timeout=request.timeout,
+            lifespan="auto",
+            env=dict(request.env),
+            headers=dict(request.headers),
         )
         self.target = Target(spec, request.root)
 
@@ -334,7 +359,8 @@ class Capture:
             self.progress(f"GET {path}")
             self.target.response(ProbeRequest(path))
         health_paths = self.find_health_paths()
-        paths = list(dict.fromkeys([*request.paths, *health_paths]))
+        from_bases = self.paths_the_bases_probe()
+        paths = list(dict.fromkeys([*request.paths, *health_paths, *from_bases]))
         responses = []
         for path in paths:
             self.progress(f"GET {path}")
@@ -346,6 +372,7 @@ class Capture:
             service_name=service_name(app, request.app),
             paths=paths,
             statuses={item.path: item.first.status for item in responses},
+            paths_from_bases=[path for path in from_bases if path not in {*request.paths, *health_paths}],
         )
         captured.cache_rules = capture_cache_rules(responses)
         covered = {path for rule in captured.cache_rules for path in (*rule.cached, *rule.not_cached)}
@@ -366,6 +393,14 @@ class Capture:
                 "some paths answered 400: if the app checks the Host header (TrustedHostMiddleware), give --host"
             )
         return captured
+
+    def paths_the_bases_probe(self) -> list[str]:
+        """Paths the bases' entries request: the merged manifest probes them
+        for undocumented headers, so what they answer is captured too."""
+        if self.bases is None:
+            return []
+        with_our_paths = dataclasses.replace(self.bases, target=self.target.spec)
+        return [path for path in probed_paths(with_our_paths) if path not in self.request.paths]
 
     def find_health_paths(self) -> list[str]:
         try:
@@ -676,13 +711,348 @@ def capture_config(reference: str, root: Path) -> CapturedConfig:
     return CapturedConfig(reference, values, secrets, left_out)
 
 
-def capture(request: CaptureRequest, progress: Progress | None = None) -> Captured:
-    """Probe the app ``request`` names and return what it does."""
-    run = Capture(request, progress)
+def capture(request: CaptureRequest, progress: Progress | None = None, bases: Manifest | None = None) -> Captured:
+    """Probe the app ``request`` names and return what it does; with
+    ``bases`` (the manifest of ``request.extends`` alone), also run the
+    inherited entries against the same app to find what need not be written."""
+    run = Capture(request, progress, bases)
     try:
-        return run.run()
+        captured = run.run()
+        if bases is not None:
+            captured.inheritance = BaseComparison(captured, bases, run.target, run.progress).compare()
+        return captured
     finally:
         run.close()
+
+
+# -- extending bases: only what differs from them is written -------------------------------
+
+CAPTURED_LISTS: dict[str, tuple[str, str]] = {
+    "header": ("headers", "name"),
+    "cookie": ("cookies", "name"),
+    "health_check": ("health_checks", "path"),
+    "upload": ("uploads", "name"),
+    "cache_rule": ("cache_rules", "name"),
+    "middleware": ("middleware", "class_name"),
+}
+"""Each array kind ``init`` captures: the :class:`Captured` list holding it,
+and the attribute of an item that is its identity."""
+POLICY_STRICTNESS = {"off": 0, "warn": 1, "fail": 2}
+UNDOCUMENTED_POLICIES = ("headers", "settings", "middleware", "config")
+
+
+@dataclass
+class Amendment:
+    """An inherited entry written by its identity alone. With ``skip``: it
+    does not hold against the live app and nothing captured replaces it, so
+    it is waived for a person to resolve. Without: written only to keep the
+    order of entries that share one identity."""
+
+    kind: str
+    key: str | None
+    """The identity key (``name``, ``path``, ``class``); ``None`` for a single table."""
+    value: str | None
+    where: str
+    skip: str | None
+
+
+@dataclass
+class Inheritance:
+    """How the live app compares with the bases of ``--extends``."""
+
+    kept: list[str] = field(default_factory=list)
+    """Captured defaults the bases already state and that hold: not written."""
+    replaced: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """``(kind, identity)`` of captured entries written over an inherited
+    entry that does not hold → that entry's name, and where it is and why it
+    does not hold."""
+    settings_notes: dict[str, str] = field(default_factory=dict)
+    config_replaced: str | None = None
+    slots: dict[str, list[Any]] = field(default_factory=dict)
+    """Per kind, entries written first and in this order (captured items and
+    amendments): several inherited entries share one identity, and the merge
+    pairs them with entries of that identity in order."""
+    amendments: list[Amendment] = field(default_factory=list)
+    settings_people: set[str] = field(default_factory=set)
+    """People fields the bases give ``[settings]``: no TODO is written over them."""
+    policies: dict[str, str] = field(default_factory=dict)
+    """The ``[undocumented]`` policies the bases set."""
+    ignore_headers: list[str] = field(default_factory=list)
+    has_config: bool = False
+
+
+def _one_line_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+def does_not_hold(checks: Iterable[Check], target: Target) -> str | None:
+    """Why the first of ``checks`` to fail against ``target`` fails, in one
+    line; ``None`` when they all hold. A check that cannot run here is one
+    pytest skips: it does not count."""
+    for check in checks:
+        try:
+            check.run(target)
+        except NotApplicable:
+            continue
+        except Drift as exc:
+            return _one_line_text(exc.headline())
+        except Undocumented as exc:
+            return _one_line_text(f"{exc.finding.what}: {', '.join(exc.finding.items)}")
+        except TargetUnavailable as exc:
+            return _one_line_text(f"{check.id}: target unavailable: {exc}")
+        except Exception as exc:  # a kind's own error: the default cannot be said to hold
+            return _one_line_text(f"{check.id}: {type(exc).__name__}: {exc}")
+    return None
+
+
+def waived_now(checks: Iterable[Check]) -> bool:
+    """An unexpired waiver: pytest skips these checks whatever the app does."""
+    return any(check.entry.skip and not waiver_expired(check) for check in checks)
+
+
+def todo_waiver(problem: str) -> str:
+    return f"TODO: does not hold against the app as captured ({problem}); fix the app, or say why it is waived"
+
+
+def location(entry: Entry) -> str:
+    if entry.inherited:
+        return entry.inherited
+    return f"{entry.source}:{entry.line}" if entry.line else str(entry.source)
+
+
+class BaseComparison:
+    """The inherited entries of ``bases`` run against the live app the
+    capture probed, with the paths it will be checked on: what holds and the
+    capture also found is not written again; a captured entry is written
+    over an inherited one that does not hold; an inherited entry that does
+    not hold and that nothing replaces is waived with a TODO."""
+
+    def __init__(self, captured: Captured, bases: Manifest, target: Target, progress: Progress) -> None:
+        self.captured = captured
+        self.target = target
+        self.progress = progress
+        spec = target.spec.model_copy(update={"paths": list(captured.paths)})
+        self.bases = dataclasses.replace(bases, target=spec)
+        self.inheritance = Inheritance()
+
+    def compare(self) -> Inheritance:
+        for key, kind in self.bases.kinds.items():
+            if key == "undocumented":
+                self.policies()
+            elif key == "settings":
+                self.settings()
+            elif kind.many:
+                self.entries(key)
+            else:
+                self.table(key)
+        return self.inheritance
+
+    def problem(self, checks: Sequence[Check]) -> str | None:
+        for check in checks:
+            self.progress(f"checking inherited {check.id}")
+        return does_not_hold(checks, self.target)
+
+    def entries(self, key: str) -> None:
+        entries = self.bases.entries(key)
+        if not entries:
+            return
+        kind = self.bases.kinds[key]
+        identity_key = IDENTITY_KEYS.get(key, "name")
+        list_name, attribute = CAPTURED_LISTS.get(key, ("", ""))
+        items: list[Any] = list(getattr(self.captured, list_name, None) or [])
+
+        def identity_of(entry: Entry) -> str | None:
+            return identity(key, entry.model_dump(by_alias=True, exclude_none=True))
+
+        names = [identity_of(entry) for entry in entries]
+        if key == "middleware":
+            counterparts, live = self.middleware_counterparts(entries, items)
+        else:
+            counterparts = [[] for _ in entries]
+            for index, name in enumerate(names):
+                if name is not None and names.index(name) == index:
+                    counterparts[index] = [
+                        item for item in items if identity(key, {identity_key: getattr(item, attribute)}) == name
+                    ]
+        problems = []
+        for entry, paired in zip(entries, counterparts, strict=True):
+            checks = list(kind.checks(entry, self.bases))
+            problems.append(self.problem(checks) or documents_less(key, entry, paired))
+        groups: dict[str | None, list[int]] = {}
+        for index, name in enumerate(names):
+            groups.setdefault(name, []).append(index)
+        settled: set[int] = set()  # ids of captured items that are omitted or written in the slots
+        replacing: set[int] = set()  # ids of captured items written over an inherited entry
+        for name, members in groups.items():
+            paired = [item for index in members for item in counterparts[index]]
+            failing = [index for index in members if problems[index] is not None]
+            if not failing:
+                settled.update(id(item) for item in paired)
+                self.inheritance.kept.extend(
+                    f"[[{key}]] {entries[index].display_name()}" for index in members if counterparts[index]
+                )
+                continue
+            for index in members:
+                replacing.update(id(item) for item in counterparts[index])
+                if key == "middleware" and counterparts[index]:
+                    # Spelled as the base spells it, so the merge puts it in that entry's place.
+                    counterparts[index][0].class_name = entries[index].middleware_class  # type: ignore[attr-defined]
+            first = failing[0]
+            first_problem = str(problems[first])
+            if name is None:
+                for index in failing:
+                    if not counterparts[index] and not waived_now(kind.checks(entries[index], self.bases)):
+                        self.captured.notes.append(
+                            f"inherited [[{key}]] at {location(entries[index])} does not hold and has no"
+                            f" {identity_key} to waive it by: {problems[index]}"
+                        )
+                continue
+            if paired:
+                self.inheritance.replaced[(key, name)] = (
+                    entries[first].display_name(),
+                    f"{location(entries[first])}, which does not hold: {first_problem}",
+                )
+            if len(members) == 1:
+                if not paired and not waived_now(kind.checks(entries[first], self.bases)):
+                    value = str(entries[first].model_dump(by_alias=True)[identity_key])
+                    self.inheritance.amendments.append(
+                        Amendment(key, identity_key, value, location(entries[first]), todo_waiver(first_problem))
+                    )
+                continue
+            # Several inherited entries share this identity: each is written, in order.
+            slots = self.inheritance.slots.setdefault(key, [])
+            for index in members:
+                if counterparts[index]:
+                    slots.extend(counterparts[index])
+                    settled.update(id(item) for item in counterparts[index])
+                    continue
+                problem = problems[index]
+                waived = problem is None or waived_now(kind.checks(entries[index], self.bases))
+                value = str(entries[index].model_dump(by_alias=True)[identity_key])
+                skip = None if waived or problem is None else todo_waiver(problem)
+                slots.append(Amendment(key, identity_key, value, location(entries[index]), skip))
+        if not list_name:
+            return
+        remaining = [item for item in items if id(item) not in settled]
+        if key == "middleware" and live:
+            taken = {name for name in names if name is not None}
+            for index, item in enumerate(items):
+                if id(item) not in settled | replacing and item.class_name in taken:
+                    item.class_name = unclaimed_spelling(live[index].cls, taken) or item.class_name
+        if getattr(self.captured, list_name) is not None:
+            setattr(self.captured, list_name, remaining)
+
+    def middleware_counterparts(
+        self, entries: Sequence[Any], items: Sequence[Any]
+    ) -> tuple[list[list[Any]], list[Any]]:
+        """The captured middleware each inherited entry pairs with: the live
+        middleware it matches (captured items are in ``user_middleware``
+        order, one each)."""
+        try:
+            live = user_middleware(self.target, "[[middleware]]")
+        except (NotApplicable, TargetUnavailable):
+            return [[] for _ in entries], []
+        matched = match_entries(entries, live)
+        return [[items[index]] if index is not None and index < len(items) else [] for index in matched], live
+
+    def settings(self) -> None:
+        table = self.bases.section("settings")
+        if table is None:
+            return
+        inheritance = self.inheritance
+        inheritance.settings_people = {name for name in ("why", "owner", "rollback") if getattr(table, name)}
+        documented = table.settings()  # type: ignore[attr-defined]
+        for check in self.bases.kinds["settings"].checks(table, self.bases):
+            name = check.name
+            problem = self.problem([check])
+            where = f"{check.entry.source}:{check.line}" if check.line else str(check.entry.source)
+            live = self.captured.settings
+            if live is not None and name in live:
+                if problem is None:
+                    del live[name]
+                    inheritance.kept.append(f"[settings] {name}")
+                else:
+                    inheritance.settings_notes[name] = f"replaces {where}, which does not hold: {problem}"
+            elif problem is not None and not waived_now([check]):
+                setting = documented[name]
+                people = {
+                    field_name: getattr(setting, field_name)
+                    for field_name in ("why", "owner", "rollback", "docs")
+                    if getattr(setting, field_name)
+                }
+                if self.captured.settings is None:
+                    self.captured.settings = {}
+                self.captured.settings[name] = {"value": setting.value, **people, "skip": todo_waiver(problem)}
+                inheritance.settings_notes[name] = f"inherited from {where}, waived: it does not hold"
+
+    def table(self, key: str) -> None:
+        entry = self.bases.section(key)
+        if entry is None:
+            return
+        checks = list(self.bases.kinds[key].checks(entry, self.bases))
+        problem = self.problem(checks) if checks else None
+        if key == "config":
+            self.inheritance.has_config = True
+            if self.captured.config is not None:
+                problem = problem or config_documents_less(entry, self.captured.config)
+                if problem is None:
+                    self.captured.config = None
+                    self.inheritance.kept.append("[config]")
+                else:
+                    self.inheritance.config_replaced = f"{location(entry)}, which does not hold: {problem}"
+                return
+        if problem is not None and not waived_now(checks):
+            self.inheritance.amendments.append(Amendment(key, None, None, location(entry), todo_waiver(problem)))
+
+    def policies(self) -> None:
+        table = self.bases.section("undocumented")
+        if table is None:
+            return
+        self.inheritance.policies = {
+            name: getattr(table, name) for name in UNDOCUMENTED_POLICIES if name in table.model_fields_set
+        }
+        self.inheritance.ignore_headers = list(getattr(table, "ignore_headers", []))
+
+
+def documents_less(key: str, entry: Any, paired: Sequence[Any]) -> str | None:
+    """What the captured items say that the inherited entry does not, where
+    the undocumented checks would miss it: options of a middleware, example
+    paths of a cache rule."""
+    if key == "middleware":
+        for item in paired:
+            passed = [*item.options, *(left.name for left in item.left_out)]
+            missing = [name for name in passed if name not in entry.options]
+            if missing:
+                listed = ", ".join(missing)
+                return f"middleware {entry.display_name()}: the app passes options it does not document: {listed}"
+    if key == "cache_rule":
+        covered = {*entry.cached, *entry.not_cached}
+        for item in paired:
+            missing = [path for path in (*item.cached, *item.not_cached) if path not in covered]
+            if missing:
+                return f"cache rule {entry.display_name()}: does not cover {', '.join(missing)}"
+    return None
+
+
+def config_documents_less(entry: Any, config: CapturedConfig) -> str | None:
+    if entry.object != config.reference:
+        return f"[config] reads {entry.object}, not {config.reference}"
+    documented = {*entry.values, *entry.secrets}
+    missing = [
+        name
+        for name in (*config.values, *config.secrets, *(left.name for left in config.left_out))
+        if name not in documented
+    ]
+    return f"[config] does not document {', '.join(missing)}" if missing else None
+
+
+def unclaimed_spelling(cls: Any, taken: set[str]) -> str | None:
+    """A way to name ``cls`` that no inherited entry uses, so the merge keeps
+    this entry beside theirs instead of taking it for one of them."""
+    for spelling in (getattr(cls, "__name__", None), dotted_path(cls)):
+        if spelling and spelling not in taken:
+            return str(spelling)
+    return None
 
 
 # -- the manifest, commented for the person who fills it in ------------------------------
@@ -700,6 +1070,7 @@ class ManifestWriter:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.leading: list[str] = []
 
     def comment(self, *texts: str) -> None:
         self.lines.extend(f"# {_one_line(text)}".rstrip() for text in texts)
@@ -713,8 +1084,24 @@ class ManifestWriter:
         self.lines.append(f"# -- {title} ".ljust(78, "-"))
         self.blank()
 
+    def lead(self, text: str) -> None:
+        """A comment on the next table, written right above it."""
+        self.leading.append(text)
+
+    def listed(self, title: str, items: Sequence[str], width: int = 100) -> None:
+        """``title`` and the ``items`` as comment lines, never breaking an item."""
+        lines = [f"{title}:"]
+        for item in items:
+            if len(lines[-1]) + len(item) + 3 > width - 2:
+                lines.append(" ")
+            lines[-1] += f" {item},"
+        lines[-1] = lines[-1].rstrip(",")
+        self.comment(*lines)
+
     def table(self, name: str, many: bool = False) -> None:
         self.blank()
+        self.comment(*self.leading)
+        self.leading.clear()
         self.lines.append(f"[[{name}]]" if many else f"[{name}]")
 
     def key(self, key: str, value: Any, comment: str | None = None) -> None:
@@ -724,9 +1111,11 @@ class ManifestWriter:
     def commented_key(self, key: str, value: Any, comment: str) -> None:
         self.lines.append(f"# {toml_line(key, value)}  # {_one_line(comment)}")
 
-    def people(self) -> None:
+    def people(self, inherited: Iterable[str] = ()) -> None:
+        """The TODO people fields, except those a base gives this table."""
         for key, comment in TODO_PEOPLE:
-            self.key(key, "", comment)
+            if key not in inherited:
+                self.key(key, "", comment)
 
     def left_out(self, items: Sequence[LeftOut], where: str) -> None:
         for item in items:
@@ -762,9 +1151,155 @@ def policies(captured: Captured) -> dict[str, tuple[str, str | None]]:
     return result
 
 
+def undocumented_policies(captured: Captured) -> dict[str, tuple[str, str | None]]:
+    """The ``[undocumented]`` policies to write: :func:`policies`, less those
+    the bases already set as strictly or more loosely (the live app passes
+    theirs), and the config policy when only a base reads a config object."""
+    written = policies(captured)
+    inheritance = captured.inheritance
+    if inheritance is None:
+        return written
+    for name, (policy, _) in list(written.items()):
+        theirs = inheritance.policies.get(name)
+        as_strict = theirs is not None and POLICY_STRICTNESS[theirs] <= POLICY_STRICTNESS[policy]
+        only_theirs = name == "config" and theirs is None and captured.config is None and inheritance.has_config
+        if as_strict or only_theirs:
+            del written[name]
+    return written
+
+
+def ignored_headers(captured: Captured) -> list[str]:
+    """``ignore_headers`` to write: replacing the bases' list, so theirs too."""
+    names = [header_display_name(name) for name in captured.intermittent_headers]
+    inheritance = captured.inheritance
+    if inheritance is None:
+        return names
+    theirs = {name.lower() for name in inheritance.ignore_headers}
+    if all(name.lower() in theirs for name in names):
+        return []
+    return list(dict.fromkeys([*inheritance.ignore_headers, *names]))
+
+
+def write_header(out: ManifestWriter, header: CapturedHeader) -> None:
+    out.table("header", many=True)
+    out.key("name", header.name)
+    out.key(header.matcher, header.value, header.note)
+    if header.paths is not None:
+        out.key("paths", header.paths, "sent like this on these paths only")
+    out.people()
+
+
+def write_cookie(out: ManifestWriter, cookie: CapturedCookie) -> None:
+    out.table("cookie", many=True)
+    out.key("name", cookie.name)
+    out.key("path", cookie.path, "a path whose response sets it")
+    for key, value in cookie.attributes.items():
+        out.key(key, value)
+    out.people()
+
+
+def write_health_check(out: ManifestWriter, health: CapturedHealthCheck) -> None:
+    out.table("health_check", many=True)
+    out.key("path", health.path)
+    out.key("status", health.status)
+    if health.content_type:
+        out.key("content_type", health.content_type)
+    if health.json_body:
+        out.key("json", health.json_body, "the keys that answered the same twice")
+    out.commented_key("max_ms", 250, "a latency budget: median of `samples` requests")
+    out.people()
+
+
+def write_upload(out: ManifestWriter, upload: CapturedUpload) -> None:
+    out.table("upload", many=True)
+    out.key("name", upload.name)
+    out.key("path", upload.path)
+    out.key("max_bytes", upload.max_bytes, format_size(upload.max_bytes))
+    out.key("over_limit_status", upload.over_limit_status, "the answer to one byte more")
+    if upload.skip:
+        out.key("skip", upload.skip)
+    out.people()
+
+
+def write_cache_rule(out: ManifestWriter, rule: CapturedCacheRule) -> None:
+    out.table("cache_rule", many=True)
+    out.key("name", rule.name, 'TODO: name the rule for people, e.g. "static assets are immutable"')
+    if rule.cache_control is not None:
+        out.key("cache_control", rule.cache_control, "compared as a set of directives")
+    if rule.cached:
+        out.key("cached", rule.cached)
+    if rule.not_cached:
+        out.key("not_cached", rule.not_cached, "no shared cache may keep these")
+    if rule.vary:
+        out.key("vary", rule.vary)
+    if rule.cached:
+        out.commented_key(
+            "bypass",
+            {"cookies": ["session"], "headers": ["Authorization"]},
+            "requests with these must never be served from a shared cache",
+        )
+    out.people()
+
+
+def write_middleware(out: ManifestWriter, middleware: CapturedMiddleware) -> None:
+    out.table("middleware", many=True)
+    out.key("class", middleware.class_name)
+    out.key("options", middleware.options, "as added; functions and classes by dotted path")
+    out.left_out(middleware.left_out, "options")
+    out.people()
+
+
+def write_amendment(out: ManifestWriter, amendment: Amendment) -> None:
+    if amendment.skip is None:
+        out.lead(f"inherited unchanged from {amendment.where}: written to keep the order of entries of one name")
+    else:
+        out.lead(f"inherited from {amendment.where}")
+    out.table(amendment.kind, many=amendment.key is not None)
+    if amendment.key is not None:
+        out.key(amendment.key, amendment.value)
+    if amendment.skip is not None:
+        out.key("skip", amendment.skip)
+
+
+ITEM_WRITERS: dict[str, Callable[[ManifestWriter, Any], None]] = {
+    "header": write_header,
+    "cookie": write_cookie,
+    "health_check": write_health_check,
+    "upload": write_upload,
+    "cache_rule": write_cache_rule,
+    "middleware": write_middleware,
+}
+
+
+def write_entries(out: ManifestWriter, captured: Captured, kind: str, items: Sequence[Any], title: str | None) -> None:
+    """A section of array entries: first those an inheritance writes in a
+    fixed order, then the captured ones, each replacing an inherited entry
+    saying which and why."""
+    inheritance = captured.inheritance
+    slots = inheritance.slots.get(kind, []) if inheritance else []
+    if not slots and not items:
+        return
+    if title is not None:
+        out.section(title)
+    attribute = CAPTURED_LISTS[kind][1]
+    noted: set[str] = set()
+    for item in [*slots, *items]:
+        if isinstance(item, Amendment):
+            write_amendment(out, item)
+            continue
+        name = identity(kind, {IDENTITY_KEYS.get(kind, "name"): getattr(item, attribute)})
+        replaced = inheritance.replaced.get((kind, name)) if inheritance and name is not None else None
+        if replaced and name not in noted:
+            noted.add(str(name))
+            out.lead(f"replaces the inherited entry of {replaced[1]}")
+        ITEM_WRITERS[kind](out, item)
+
+
 def write_manifest(captured: Captured) -> str:
-    """The manifest of what was captured, as commented TOML."""
+    """The manifest of what was captured, as commented TOML; with
+    ``--extends``, only what differs from the bases."""
     request = captured.request
+    inheritance = captured.inheritance
     out = ManifestWriter()
     out.comment(
         f"Production defaults of {captured.service_name}, as the live app showed them to `prod-defaults init`.",
@@ -773,6 +1308,10 @@ def write_manifest(captured: Captured) -> str:
         "Then `pytest --check-defaults` checks every entry against the live app.",
     )
     out.key("version", 1)
+    if request.extends:
+        out.key("extends", list(request.extends), "the bases: only what differs from them is written below")
+    if inheritance and inheritance.kept:
+        out.listed("Inherited and holding against the app as captured, so not repeated here", inheritance.kept)
 
     out.table("service")
     out.key("name", captured.service_name)
@@ -784,103 +1323,52 @@ def write_manifest(captured: Captured) -> str:
         out.key("app_dir", request.app_dir, "where the app is imported from, relative to this file")
     if request.host:
         out.key("host", request.host)
-    added = [path for path in captured.paths if path not in request.paths]
+    added = [path for path in captured.paths if path not in request.paths and path not in captured.paths_from_bases]
     paths_comment = "probed for headers and for undocumented headers"
     if added:
         paths_comment += f"; {', '.join(added)} found as health endpoints"
+    if captured.paths_from_bases:
+        paths_comment += f"; {', '.join(captured.paths_from_bases)} requested by the bases' entries"
     out.key("paths", captured.paths, paths_comment)
     out.commented_key("env", {"APP_ENV": "production"}, "set before the app is imported, as production runs it")
     out.comment(
         "answered when captured: " + ", ".join(f"{path} {status}" for path, status in captured.statuses.items())
     )
 
-    if captured.headers:
-        out.section("response headers")
-    for header in captured.headers:
-        out.table("header", many=True)
-        out.key("name", header.name)
-        out.key(header.matcher, header.value, header.note)
-        if header.paths is not None:
-            out.key("paths", header.paths, "sent like this on these paths only")
-        out.people()
+    write_entries(out, captured, "header", captured.headers, "response headers")
+    write_entries(out, captured, "cookie", captured.cookies, "cookies (never their values)")
+    write_entries(out, captured, "health_check", captured.health_checks, "health endpoints")
+    write_entries(out, captured, "upload", captured.uploads, "upload limits (the largest body accepted)")
+    write_entries(
+        out, captured, "cache_rule", captured.cache_rules, "caching: the Cache-Control each path answered with"
+    )
 
-    if captured.cookies:
-        out.section("cookies (never their values)")
-    for cookie in captured.cookies:
-        out.table("cookie", many=True)
-        out.key("name", cookie.name)
-        out.key("path", cookie.path, "a path whose response sets it")
-        for key, value in cookie.attributes.items():
-            out.key(key, value)
-        out.people()
-
-    if captured.health_checks:
-        out.section("health endpoints")
-    for health in captured.health_checks:
-        out.table("health_check", many=True)
-        out.key("path", health.path)
-        out.key("status", health.status)
-        if health.content_type:
-            out.key("content_type", health.content_type)
-        if health.json_body:
-            out.key("json", health.json_body, "the keys that answered the same twice")
-        out.commented_key("max_ms", 250, "a latency budget: median of `samples` requests")
-        out.people()
-
-    if captured.uploads:
-        out.section("upload limits (the largest body accepted)")
-    for upload in captured.uploads:
-        out.table("upload", many=True)
-        out.key("name", upload.name)
-        out.key("path", upload.path)
-        out.key("max_bytes", upload.max_bytes, format_size(upload.max_bytes))
-        out.key("over_limit_status", upload.over_limit_status, "the answer to one byte more")
-        if upload.skip:
-            out.key("skip", upload.skip)
-        out.people()
-
-    if captured.cache_rules:
-        out.section("caching: the Cache-Control each path answered with")
-    for rule in captured.cache_rules:
-        out.table("cache_rule", many=True)
-        out.key("name", rule.name, 'TODO: name the rule for people, e.g. "static assets are immutable"')
-        if rule.cache_control is not None:
-            out.key("cache_control", rule.cache_control, "compared as a set of directives")
-        if rule.cached:
-            out.key("cached", rule.cached)
-        if rule.not_cached:
-            out.key("not_cached", rule.not_cached, "no shared cache may keep these")
-        if rule.vary:
-            out.key("vary", rule.vary)
-        if rule.cached:
-            out.commented_key(
-                "bypass",
-                {"cookies": ["session"], "headers": ["Authorization"]},
-                "requests with these must never be served from a shared cache",
-            )
-        out.people()
-
-    if captured.settings is not None or captured.middleware is not None or captured.not_an_application:
+    middleware = captured.middleware or []
+    middleware_slots = inheritance.slots.get("middleware") if inheritance else None
+    if captured.settings or middleware or middleware_slots or captured.not_an_application:
         out.section("the application object")
     if captured.not_an_application:
         out.comment(f"{captured.not_an_application}: no [settings] or [[middleware]] to read.")
-    if captured.settings is not None:
+    if captured.settings:
+        settings_notes = inheritance.settings_notes if inheritance else {}
         out.table("settings")
         out.comment("false means disabled (None on the app)")
+        if inheritance and inheritance.settings_people:
+            out.comment(
+                f"{', '.join(sorted(inheritance.settings_people))}: the bases' apply to every setting;"
+                ' give one its own with name = { value = ..., why = "..." }'
+            )
         for name, value in captured.settings.items():
-            out.key(name, value)
+            out.key(name, value, settings_notes.get(name))
         out.left_out(captured.settings_left_out, "[settings]")
-        out.people()
-    for middleware in captured.middleware or ():
-        out.table("middleware", many=True)
-        out.key("class", middleware.class_name)
-        out.key("options", middleware.options, "as added; functions and classes by dotted path")
-        out.left_out(middleware.left_out, "options")
-        out.people()
+        out.people(inherited=inheritance.settings_people if inheritance else set())
+    write_entries(out, captured, "middleware", middleware, None)
 
     if captured.config is not None:
         config = captured.config
         out.section("configuration")
+        if inheritance and inheritance.config_replaced:
+            out.lead(f"replaces the inherited [config] of {inheritance.config_replaced}")
         out.table("config")
         out.key("object", config.reference)
         out.key("secrets", config.secrets, "documented by name: never compared, never written down")
@@ -890,14 +1378,18 @@ def write_manifest(captured: Captured) -> str:
         for name, value in config.values.items():
             out.key(name, value)
 
-    out.section("what the manifest does not mention")
-    out.table("undocumented")
-    for key, (policy, comment) in policies(captured).items():
-        out.key(key, policy, comment)
-    if captured.intermittent_headers:
-        out.key(
-            "ignore_headers",
-            [header_display_name(name) for name in captured.intermittent_headers],
-            "sent on one request and not the next",
-        )
+    if inheritance and inheritance.amendments:
+        out.section("inherited defaults that do not hold: waived until someone decides")
+        for amendment in inheritance.amendments:
+            write_amendment(out, amendment)
+
+    written_policies = undocumented_policies(captured)
+    ignore = ignored_headers(captured)
+    if written_policies or ignore:
+        out.section("what the manifest does not mention")
+        out.table("undocumented")
+        for key, (policy, comment) in written_policies.items():
+            out.key(key, policy, comment)
+        if ignore:
+            out.key("ignore_headers", ignore, "sent on one request and not the next")
     return out.text()

@@ -1,7 +1,8 @@
 """The ``prod-defaults`` command (also ``python -m pytest_prod_defaults``):
-capture a live app into a manifest, render a manifest as Markdown, print the
-manifest's JSON Schema. It reuses the pytest-free core and never imports
-pytest."""
+capture a live app into a manifest (all of it, or what differs from the bases
+it extends), render a manifest, a base or a bundled profile as Markdown, list
+the bundled profiles, print the manifest's JSON Schema. It reuses the
+pytest-free core and never imports pytest."""
 
 from __future__ import annotations
 
@@ -192,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="where to write the manifest ('-' for stdout; default defaults.toml)",
     )
+    init.add_argument(
+        "--extends",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="a base the manifest extends: a path relative to FILE's folder, or profile:NAME (repeatable, applied"
+        " in order). Inherited entries are run against the app: those that hold are not written again, a captured"
+        " entry replaces one that does not, and one that nothing replaces is waived with a TODO",
+    )
     init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     init.set_defaults(handler=run_init, parser=init)
 
@@ -200,12 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[plugins],
         help="render the manifest as Markdown for people",
         description="Render the manifest as Markdown: per kind, each default with its documented value, why,"
-        " owner, rollback, link and line in the manifest.",
+        " owner, rollback, link and line in the manifest, and where an inherited default comes from; the bases"
+        " it extends with the title, source and date of what they follow. A base or a profile (no [target])"
+        " renders too: `prod-defaults docs profile:owasp-api`.",
         epilog=EXIT_CODES,
         formatter_class=formatter,
     )
     docs.add_argument(
-        "manifest", nargs="?", default=DEFAULT_MANIFEST, metavar="FILE", help="the manifest (default defaults.toml)"
+        "manifest",
+        nargs="?",
+        default=DEFAULT_MANIFEST,
+        metavar="FILE",
+        help="the manifest, a base, or profile:NAME (default defaults.toml)",
     )
     docs.add_argument("-o", "--output", metavar="OUT", help="write the Markdown to OUT (default stdout)")
     docs.add_argument(
@@ -214,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 when OUT differs from what would be written (for CI)",
     )
     docs.set_defaults(handler=run_docs, parser=docs)
+
+    profiles = commands.add_parser(
+        "profiles",
+        help="list the bundled profiles a manifest can extend",
+        description="List the bundled profiles, each with its title, the source it follows and that source's"
+        ' date. Extend one with `extends = ["profile:NAME"]`; read it with `prod-defaults docs profile:NAME`.',
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    profiles.set_defaults(handler=run_profiles, parser=profiles)
 
     schema = commands.add_parser(
         "schema",
@@ -259,13 +285,40 @@ def load_kinds(parser: argparse.ArgumentParser, plugins: Sequence[str]) -> list[
         fail(str(exc), EXIT_UNUSABLE_MANIFEST)
 
 
-def load(path: str, kinds: Sequence[Any]) -> Any:
+def load(path: str | Path, kinds: Sequence[Any], require_target: bool = True) -> Any:
     from .manifest import ManifestError, load_manifest
 
     try:
-        return load_manifest(path, kinds)
+        return load_manifest(path, kinds, require_target=require_target)
     except ManifestError as exc:
         fail(f"unusable defaults manifest:\n{exc}", EXIT_UNUSABLE_MANIFEST)
+
+
+def load_bases(parser: argparse.ArgumentParser, references: Sequence[str], kinds: Sequence[Any], folder: Path) -> Any:
+    """The manifest of ``references`` alone, resolved by the loader as the
+    written manifest's ``extends`` will be: from a file in its folder."""
+    from .docs import toml_line
+    from .extends import PROFILE_PREFIX, bundled_profiles
+    from .manifest import ManifestError, load_manifest
+
+    for reference in references:
+        if reference.startswith(PROFILE_PREFIX):
+            if reference[len(PROFILE_PREFIX) :] not in bundled_profiles():
+                known = ", ".join(PROFILE_PREFIX + name for name in bundled_profiles())
+                parser.error(f"--extends {reference}: no such profile; bundled profiles: {known}")
+        elif not (folder / reference).is_file():
+            parser.error(f"--extends {reference}: no such file {folder / reference} (relative to the output's folder)")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".prod-defaults-init.", suffix=".toml")
+    # Relative, so inherited entries are named as pytest run from here names them.
+    shown = os.path.relpath(temporary)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(toml_line("extends", list(references)) + "\n")
+        return load_manifest(shown, kinds, require_target=False)
+    except ManifestError as exc:
+        fail(f"unusable base manifest:\n{str(exc).replace(shown, '--extends')}", EXIT_UNUSABLE_MANIFEST)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def write_text(path: str, text: str) -> None:
@@ -299,6 +352,11 @@ def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     app_dir = None
     if output is not None and output.parent.resolve() != root.resolve():
         app_dir = Path(os.path.relpath(root.resolve(), output.parent.resolve())).as_posix()
+    references = tuple(dict.fromkeys(args.extends))
+    bases = load_bases(parser, references, kinds, output.parent if output else root) if references else None
+    # The bases' [target].env and headers apply to the written manifest too: capture the app as it will be checked.
+    base_target = bases.target if bases is not None else None
+    given = base_target.model_fields_set if base_target is not None else set()
     request = CaptureRequest(
         app=args.app,
         root=root,
@@ -309,10 +367,13 @@ def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         upload_cap=args.upload_cap or DEFAULT_UPLOAD_CAP,
         app_dir=app_dir,
         timeout=args.timeout,
+        extends=references,
+        env=dict(base_target.env) if base_target is not None and "env" in given else {},
+        headers=dict(base_target.headers) if base_target is not None and "headers" in given else {},
     )
     progress = Progress(sys.stderr)
     try:
-        captured = capture(request, progress)
+        captured = capture(request, progress, bases)
     except (TargetUnavailable, CaptureError) as exc:
         progress.clear()
         fail(f"cannot capture the app: {exc}", EXIT_TARGET_UNAVAILABLE)
@@ -346,6 +407,8 @@ def verify_manifest(text: str, kinds: Sequence[Any], output: Path | None) -> Non
 
 
 def summarize(captured: Any, output: Path | None) -> None:
+    from .capture import Amendment
+
     counts = [
         (len(captured.headers), "header"),
         (len(captured.cookies), "cookie"),
@@ -361,6 +424,24 @@ def summarize(captured: Any, output: Path | None) -> None:
     )
     where = str(output) if output is not None else "stdout"
     lines = [f"prod-defaults: wrote {where}: {found or 'nothing to document'}"]
+    inheritance = captured.inheritance
+    if inheritance is not None:
+        kept = len(inheritance.kept)
+        lines[0] += f"; {kept} inherited default{'' if kept == 1 else 's'} hold{'s' if kept == 1 else ''}, not repeated"
+        lines.extend(
+            f"  note: [[{kind}]] {name} replaces the inherited entry of {why}"
+            for (kind, _), (name, why) in inheritance.replaced.items()
+        )
+        lines.extend(f"  note: [settings] {name}: {why}" for name, why in inheritance.settings_notes.items())
+        if inheritance.config_replaced:
+            lines.append(f"  note: [config] replaces the inherited one of {inheritance.config_replaced}")
+        waived = [*inheritance.amendments, *(item for slots in inheritance.slots.values() for item in slots)]
+        lines.extend(
+            f"  note: waived with a TODO: the inherited"
+            f" {f'[[{item.kind}]] {item.value}' if item.key else f'[{item.kind}]'} of {item.where} does not hold"
+            for item in waived
+            if isinstance(item, Amendment) and item.skip
+        )
     lines.extend(f"  note: {note}" for note in captured.notes)
     left_out = [
         *(("[settings]", item) for item in captured.settings_left_out),
@@ -378,12 +459,18 @@ def summarize(captured: Any, output: Path | None) -> None:
 
 
 def run_docs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .docs import render_markdown
+    from .docs import bundled_profile_path, render_markdown
+    from .extends import PROFILE_PREFIX, bundled_profiles
 
     if args.check and not args.output:
         parser.error("--check compares with OUT: give -o OUT")
     kinds = load_kinds(parser, args.plugins)
-    manifest = load(args.manifest, kinds)
+    path = bundled_profile_path(args.manifest) or Path(args.manifest)
+    if args.manifest.startswith(PROFILE_PREFIX) and not path.is_file():
+        known = ", ".join(PROFILE_PREFIX + name for name in bundled_profiles())
+        parser.error(f"{args.manifest}: no such profile; bundled profiles: {known}")
+    # Documentation needs no app: a base or a profile, which has no [target], renders too.
+    manifest = load(path, kinds, require_target=False)
     output = Path(args.output) if args.output else None
     text = render_markdown(manifest, output.parent if output is not None else Path.cwd())
     if args.check:
@@ -401,6 +488,37 @@ def run_docs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         sys.stdout.write(text)
     else:
         write_text(str(output), text)
+    return EXIT_OK
+
+
+def run_profiles(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .docs import own_profile
+    from .extends import PROFILE_PREFIX, PROFILES_DIR, bundled_profiles
+
+    kinds = load_kinds(parser, [])
+    blocks = []
+    for name in bundled_profiles():
+        path = PROFILES_DIR / f"{name}.toml"
+        manifest = load(path, kinds, require_target=False)
+        profile = own_profile(path)
+        lines = [f"{PROFILE_PREFIX}{name}"]
+        if profile is not None and profile.title:
+            lines.append(f"  {profile.title}")
+        if profile is not None and (profile.source or profile.date):
+            dated = f" (as of {profile.date.isoformat()})" if profile.date else ""
+            lines.append(f"  source: {profile.source or 'not given'}{dated}")
+        counts = [
+            f"{len(manifest.entries(key))} [[{key}]]" if kind.many else f"[{key}]"
+            for key, kind in manifest.kinds.items()
+            if manifest.entries(key) and manifest.line_of(key) is not None
+        ]
+        lines.append(f"  defaults: {', '.join(counts) or 'none'}")
+        blocks.append("\n".join(lines))
+    sys.stdout.write("\n\n".join(blocks) + "\n")
+    sys.stdout.write(
+        '\nExtend one with `extends = ["profile:NAME"]` (or `prod-defaults init --extends profile:NAME`);'
+        " read one with `prod-defaults docs profile:NAME`.\n"
+    )
     return EXIT_OK
 
 

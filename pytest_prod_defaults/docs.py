@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from pydantic import ValidationError
 
+from .extends import PROFILE_PREFIX, PROFILES_DIR, ExtendsError, base_path, display_name
 from .manifest import Manifest
-from .model import Entry
+from .model import Entry, Profile
 from .sizes import format_size, parse_size
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 PEOPLE_FIELDS = ("name", "why", "owner", "rollback", "docs", "skip", "until")
 KIND_TITLES = {
@@ -62,6 +71,60 @@ def toml_inline(value: Any) -> str:
 
 def toml_line(key: str, value: Any) -> str:
     return f"{toml_key(key)} = {toml_inline(value)}"
+
+
+# -- the extends chain, and what each base says it follows -----------------
+
+
+@dataclass(frozen=True)
+class Base:
+    """One file of an ``extends`` chain: how manifests name it
+    (``profile:NAME`` or its path), and its ``[profile]``."""
+
+    shown: str
+    profile: Profile | None
+
+
+def own_profile(path: Path) -> Profile | None:
+    """The ``[profile]`` table written in the file itself (``Manifest.profile``
+    is the merged one, which a base's table fills in)."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("profile")
+        return Profile.model_validate(table) if isinstance(table, dict) else None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError):
+        return None
+
+
+def bases_of(path: Path, seen: frozenset[Path] = frozenset()) -> list[Base]:
+    """The bases of the manifest at ``path`` in the order they apply, each
+    base's own bases before it. The loader has already refused cycles and
+    missing files; this only reads what it merged."""
+    try:
+        references = tomllib.loads(path.read_text(encoding="utf-8")).get("extends", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    if isinstance(references, str):
+        references = [references]
+    found: list[Base] = []
+    for reference in references if isinstance(references, list) else []:
+        if not isinstance(reference, str):
+            continue
+        try:
+            base = base_path(reference, path, None)
+        except ExtendsError:  # an unknown profile: the loader has said so
+            continue
+        if base.resolve() in seen or not base.is_file():
+            continue
+        found.extend(bases_of(base, seen | {path.resolve()}))
+        found.append(Base(display_name(base), own_profile(base)))
+    return found
+
+
+def bundled_profile_path(reference: str) -> Path | None:
+    """``profile:NAME`` → the bundled file; ``None`` for anything else."""
+    if not reference.startswith(PROFILE_PREFIX):
+        return None
+    return PROFILES_DIR / f"{reference[len(PROFILE_PREFIX) :]}.toml"
 
 
 # -- Markdown ---------------------------------------------------------------
@@ -115,6 +178,34 @@ class MarkdownDocument:
         self.link_base = link_base
         self.lines: list[str] = []
         self.manifest_link = Path(os.path.relpath(manifest.path.resolve(), link_base.resolve())).as_posix()
+        self.bundled = manifest.path.resolve().parent == PROFILES_DIR.resolve()
+        self.own_file = manifest.locator.file if manifest.locator else str(manifest.path)
+        self.profile = own_profile(manifest.path)
+        self.bases = bases_of(manifest.path)
+
+    @property
+    def manifest_reference(self) -> str:
+        """How the text names the manifest: a link, or ``profile:NAME``."""
+        if self.bundled:
+            return code(PROFILE_PREFIX + self.manifest.path.stem)
+        return f"[{self.manifest_link}]({self.manifest_link})"
+
+    def inherited_from(self, entry: Entry) -> str | None:
+        """Where an inherited entry comes from (``file:line``,
+        ``profile:NAME:line``): the base that defines it, also when this
+        manifest amends it; ``None`` for the manifest's own."""
+        if entry.inherited:
+            return entry.inherited
+        if entry.source is not None and entry.source != self.own_file:
+            return f"{entry.source}:{entry.line}" if entry.line else entry.source
+        return None
+
+    def written_at(self, where: str) -> str:
+        """``file:line`` as a link where the file is one."""
+        source, _, line = where.rpartition(":")
+        if source and line.isdigit():
+            return self.location(source, int(line))
+        return self.location(where, None)
 
     def add(self, *lines: str) -> None:
         self.lines.extend(lines)
@@ -152,10 +243,12 @@ class MarkdownDocument:
         if entry.skip:
             until = f" (until {entry.until.isoformat()})" if entry.until else ""
             rows.append(("Waived", f"{one_line(entry.skip)}{until}"))
-        rows.append(("Manifest", self.location(entry.source, entry.line)))
-        inherited = getattr(entry, "inherited", None)
-        if inherited:
-            rows.append(("Inherited from", code(inherited)))
+        inherited_from = self.inherited_from(entry)
+        here = self.location(entry.source, entry.line)
+        if inherited_from is None or entry.source != inherited_from.rpartition(":")[0]:
+            rows.append(("Manifest", here))  # its own, or amended here (a waiver, a new owner)
+        if inherited_from is not None:
+            rows.append(("Inherited from", self.written_at(inherited_from)))
         self.add(*(f"- **{label}:** {one_line(text)}" for label, text in rows), "")
 
     def documented(self, entry: Entry, many: bool) -> None:
@@ -172,27 +265,51 @@ class MarkdownDocument:
     def render(self) -> str:
         manifest = self.manifest
         service = manifest.service
-        title = service.name or manifest.target.app or manifest.path.name
+        profile = self.profile
+        # A base or a profile loaded for documentation has a placeholder target, with no key set.
+        has_target = bool(manifest.target.model_fields_set)
+        titled_by_profile = not has_target and profile is not None and bool(profile.title)
+        if titled_by_profile:
+            assert profile is not None and profile.title is not None
+            title = profile.title
+        else:
+            named = service.name or manifest.target.app or (profile.title if profile else None)
+            title = f"Production defaults of {named or manifest.path.name}"
+        source = f"{PROFILE_PREFIX}{manifest.path.stem}" if self.bundled else self.manifest_link
         self.add(
-            f"<!-- Generated by `prod-defaults docs` from {self.manifest_link}: edit that file, not this one. -->",
+            f"<!-- Generated by `prod-defaults docs` from {source}: edit that file, not this one. -->",
             "",
-            f"# Production defaults of {title}",
-            "",
-            "Every default below is documented in "
-            f"[{self.manifest_link}]({self.manifest_link}) and checked against the live service by "
-            "`pytest --check-defaults`.",
+            f"# {one_line(title)}",
             "",
         )
+        if has_target:
+            self.add(
+                f"Every default below is documented in {self.manifest_reference} and checked against the live"
+                " service by `pytest --check-defaults`.",
+                "",
+            )
+        else:
+            named_as = f'`extends = ["{PROFILE_PREFIX}{manifest.path.stem}"]`' if self.bundled else "`extends`"
+            self.add(
+                f"Defaults to build on, documented in {self.manifest_reference}: a manifest that names it in"
+                f" {named_as} inherits every default below, checked against its own service by"
+                " `pytest --check-defaults`, and may replace or waive any of them by its name.",
+                "",
+            )
+        self.profile_rows(profile, with_title=not titled_by_profile)
         if service.owner:
             self.add(f"- **Owner:** {one_line(service.owner)}")
         if service.docs:
             self.add(f"- **Docs:** <{service.docs}>")
-        if service.owner or service.docs:
+        if profile is not None or service.owner or service.docs:
             self.add("")
+        self.bases_table()
         for key, kind in manifest.kinds.items():
             entries = manifest.entries(key)
             if not entries:
                 continue
+            if key == "undocumented" and not has_target and manifest.line_of(key) is None:
+                continue  # the policies' defaults say nothing about a base that does not set them
             self.add(f"## {KIND_TITLES.get(key, f'[[{key}]]' if kind.many else f'[{key}]')}", "")
             for entry in entries:
                 if key == "settings":
@@ -204,6 +321,44 @@ class MarkdownDocument:
                 # The undocumented policies are not a default of the service: no nudge to explain them.
                 self.people(entry, nudge=key != "undocumented")
         return "\n".join(self.lines).rstrip("\n") + "\n"
+
+    def profile_rows(self, profile: Profile | None, with_title: bool) -> None:
+        """What the file's ``[profile]`` says it follows, and as of when."""
+        if profile is None:
+            return
+        named = code(profile.name)
+        if profile.title and with_title:
+            named += f": {one_line(profile.title)}"
+        self.add(f"- **Profile:** {named}")
+        if profile.source or profile.date:
+            source = f"<{profile.source}>" if profile.source else "_no link_"
+            dated = f" (as of {profile.date.isoformat()})" if profile.date else ""
+            self.add(f"- **Source:** {source}{dated}")
+        if profile.notes:
+            self.add(f"- **Notes:** {one_line(profile.notes)}")
+
+    def bases_table(self) -> None:
+        """The ``extends`` chain: each base with the title, link and date of
+        what it follows (its ``[profile]``)."""
+        if not self.bases:
+            return
+        self.add(
+            "## Built on",
+            "",
+            "Inherited defaults come from these bases, applied in this order; the manifest's own entries apply"
+            " last. An inherited default says where it is written.",
+            "",
+            "| base | title | source | as of |",
+            "|---|---|---|---|",
+        )
+        for base in self.bases:
+            profile = base.profile
+            shown = code(base.shown) if base.shown.startswith(PROFILE_PREFIX) else self.location(base.shown, None)
+            title = cell(profile.title) if profile and profile.title else "_no [profile] table_"
+            source = f"<{profile.source}>" if profile and profile.source else ""
+            date = profile.date.isoformat() if profile and profile.date else ""
+            self.add(f"| {shown} | {title} | {source} | {date} |")
+        self.add("")
 
     def setting_location(self, table: Entry, attribute: str) -> tuple[str | None, int | None]:
         locator = self.manifest.locator
@@ -236,7 +391,8 @@ class MarkdownDocument:
                     cell(own.get("rollback") or table.rollback or NOT_WRITTEN),
                 ]
             source, line = self.setting_location(table, attribute)
-            row.append(self.location(source, line))
+            inherited = " (inherited)" if source is not None and source != self.own_file else ""
+            row.append(self.location(source, line) + inherited)
             self.add("| " + " | ".join(row) + " |")
         if values:
             self.add("")

@@ -122,12 +122,18 @@ def _merge(
             merged: list[dict[str, Any]] = acc.setdefault(key, [])
             if not isinstance(merged, list):
                 merged = acc[key] = []
+            # Only entries of earlier layers are inherited, each taken once: two
+            # entries of one layer with the same identity (two @app.middleware
+            # functions, one header with a value per path) are both kept.
+            inherited_indexes = list(range(len(merged)))
             for index, entry in enumerate(value):
                 origin = origins.get((key, index)) or Origin(main, {}, (key, index))
                 name = identity(key, entry)
                 found = next(
-                    (i for i, old in enumerate(merged) if name is not None and identity(key, old) == name), None
+                    (i for i in inherited_indexes if name is not None and identity(key, merged[i]) == name), None
                 )
+                if found is not None:
+                    inherited_indexes.remove(found)
                 if found is None:
                     merged.append(dict(entry))
                     located.origins[(key, len(merged) - 1)] = origin
@@ -158,7 +164,9 @@ def _merge(
                 located.origins[(key,)] = origins[(key,)]
 
 
-def _base_path(reference: str, extending: Path, line: int | None) -> Path:
+def base_path(reference: str, extending: Path, line: int | None) -> Path:
+    """The file a reference in ``extends`` names: a path relative to the
+    extending manifest, or a bundled ``profile:NAME``."""
     if reference.startswith(PROFILE_PREFIX):
         name = reference[len(PROFILE_PREFIX) :]
         path = PROFILES_DIR / f"{name}.toml"
@@ -169,7 +177,8 @@ def _base_path(reference: str, extending: Path, line: int | None) -> Path:
     return Path(os.path.normpath(extending.parent / reference))
 
 
-def _display(path: Path) -> str:
+def display_name(path: Path) -> str:
+    """How a manifest is named in messages: ``profile:NAME`` for a bundled one."""
     if path.parent == PROFILES_DIR:
         return PROFILE_PREFIX + path.stem
     return str(path)
@@ -185,7 +194,7 @@ def resolve(
     """Merge ``data``'s bases under it; return the merged document and where
     each of its parts is written. ``chain`` is the extending manifests so far
     (resolved path, shown name), to refuse cycles."""
-    file = _display(path)
+    file = display_name(path)
     located = Locator(file, lines)
     references = data.get("extends", [])
     if isinstance(references, str):
@@ -196,14 +205,15 @@ def resolve(
     chain = (*chain, (path.resolve(), file))
     merged: dict[str, Any] = {}
     for reference in references:
-        base = _base_path(reference, path, extends_line)
-        names = " → ".join([*(shown for _, shown in chain), _display(base)])
+        base = base_path(reference, path, extends_line)
+        names = " → ".join([*(shown for _, shown in chain), display_name(base)])
         if base.resolve() in {resolved for resolved, _ in chain}:
             raise ExtendsError(file, extends_line, f"extends cycle: {names}")
         if not base.is_file():
             raise ExtendsError(file, extends_line, f"{reference!r} ({names}): no such file")
         base_text, base_data = read_document(base)
         base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain)
+        base_merged.pop("profile", None)  # a base's [profile] describes the base, not what extends it
         _owned_by_base(base_merged)
         base_origins = dict(base_located.origins)
         offset_inherited = _merge_located(merged, located, base_merged, base_origins, file)
@@ -243,13 +253,19 @@ def _merge_located(
     mapping: dict[KeyPath, KeyPath] = {}
     for key, value in base.items():
         if _is_array_of_tables(value):
+            taken: set[int] = set()
             for index, entry in enumerate(value):
                 name = identity(key, entry)
                 merged_list = acc[key]
                 found = next(
-                    (i for i, old in enumerate(merged_list) if name is not None and identity(key, old) == name),
+                    (
+                        i
+                        for i, old in enumerate(merged_list)
+                        if i not in taken and name is not None and identity(key, old) == name
+                    ),
                     before.get(key, 0) + index,
                 )
+                taken.add(found)
                 mapping[(key, index)] = (key, found)
                 origin = located.origins.get((key, found))
                 if origin is not None:

@@ -71,6 +71,7 @@ def test_help_lists_the_commands_and_the_exit_codes(project: Project) -> None:
             "usage: prod-defaults [[]-h[]] [[]--version[]] COMMAND ...",
             "*init*probe the live app and write what it does as a manifest",
             "*docs*render the manifest as Markdown for people",
+            "*profiles*list the bundled profiles a manifest can extend",
             "*schema*print the JSON Schema of the manifest, for editors",
             "exit codes:",
             "  0  done",
@@ -83,7 +84,9 @@ def test_help_lists_the_commands_and_the_exit_codes(project: Project) -> None:
     )
     init_help = prod_defaults(project, "init", "--help")
     assert init_help.ret == 0
-    init_help.stdout.fnmatch_lines(["*--app MOD:ATTR*", "*--upload PATH*", "exit codes:"], consecutive=False)
+    init_help.stdout.fnmatch_lines(
+        ["*--app MOD:ATTR*", "*--upload PATH*", "*--extends REF*", "exit codes:"], consecutive=False
+    )
 
 
 def test_version_and_console_script(project: Project) -> None:
@@ -333,8 +336,10 @@ def test_docs_points_each_default_to_the_file_that_writes_it(project: Project, c
     assert result.ret == 0
     text = (project.path / "DEFAULTS.md").read_text(encoding="utf-8")
     assert "- **Why:** no framing, company-wide\n" in text
-    assert "- **Manifest:** [platform/base.toml:4](platform/base.toml#L4)\n" in text
+    assert "- **Inherited from:** [platform/base.toml:4](platform/base.toml#L4)\n" in text
+    assert "- **Manifest:** [platform/base.toml:4]" not in text  # said once, as where it is inherited from
     assert "- **Manifest:** [defaults.toml:6](defaults.toml#L6)\n" in text
+    assert "| [platform/base.toml](platform/base.toml) | _no [profile] table_ |  |  |\n" in text
 
 
 def test_docs_check_needs_an_output_file(project: Project, cli: Cli) -> None:
