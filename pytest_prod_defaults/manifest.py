@@ -100,14 +100,14 @@ def format_key(path: KeyPath) -> str:
     return out
 
 
-def manifest_model(kinds: Iterable[CheckKind]) -> type[BaseModel]:
+def manifest_model(kinds: Iterable[CheckKind], require_target: bool = True) -> type[BaseModel]:
     """The pydantic model of a whole manifest with these kinds' sections."""
     fields: dict[str, Any] = {
         "version": (int, 1),
         "extends": (list[str], []),
         "profile": (Profile | None, None),
         "service": (Service, Service()),
-        "target": (Target, ...),
+        "target": (Target, ...) if require_target else (Target | None, None),
     }
     for kind in kinds:
         if kind.many:
@@ -170,6 +170,12 @@ def _problem_message(error: Mapping[str, Any], model: Any, loc: KeyPath) -> str:
         return f"unknown {what} {str(loc[-1])!r}{hint}"
     if kind == "missing":
         return "required key is missing"
+    got = error.get("input")
+    if len(loc) == 1 and kind == "list_type" and isinstance(got, dict):
+        return f"write [[{loc[0]}]], once per entry, not [{loc[0]}]"
+    tables = isinstance(got, list) and bool(got) and all(isinstance(item, dict) for item in got)
+    if len(loc) == 1 and kind in ("model_type", "dict_type") and tables:
+        return f"write [{loc[0]}], once, not [[{loc[0]}]]"
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     if kind in ("literal_error", "enum") and "input" in error:
@@ -240,6 +246,7 @@ def _expand_environment(
             if len(environ[variable]) >= _SHOWN_SECRET_MIN:
                 used[environ[variable]] = match.group(0)
             return environ[variable]
+
         return _ENV_REFERENCE.sub(one, value)
 
     headers = target.get("headers")
@@ -263,6 +270,10 @@ def _expand_environment(
 
 def _header_value_fault(value: str) -> str | None:
     """What makes ``value`` unsendable as a header value, without quoting it."""
+    if value != value.lstrip(" \t"):
+        return "has a space or tab at its start"
+    if value != value.rstrip(" \t"):
+        return "has a space or tab at its end"
     for position, character in enumerate(value, start=1):
         if character in "\r\n":
             what = "a line break"
@@ -294,11 +305,15 @@ def load_manifest(
     *,
     target_overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    require_target: bool = True,
 ) -> Manifest:
     """Load and validate the manifest at ``path`` against ``kinds``.
 
     ``target_overrides`` replace ``[target]`` keys (``--defaults-mode``,
-    ``--defaults-url``) before validation. Raises :class:`ManifestError`.
+    ``--defaults-url``) before validation. ``require_target=False`` reads a
+    base or a profile, which has no ``[target]``, for documentation only: its
+    ``target`` is then an unvalidated placeholder, not something to check.
+    Raises :class:`ManifestError`.
     """
     path = Path(path)
     kinds = list(kinds)
@@ -308,6 +323,9 @@ def load_manifest(
         data, locator = resolve(path, data, key_lines(text), _read_document)
     except ExtendsError as exc:
         raise ManifestError([Problem(exc.file, exc.line, "extends", exc.message)]) from None
+    except (OSError, ValueError) as exc:  # a base path the filesystem refuses, e.g. with a NUL in it
+        line = key_lines(text).get(("extends",))
+        raise ManifestError([Problem(name, line, "extends", f"cannot read a base manifest: {exc}")]) from None
     used: dict[str, str] = {}
     problems = _expand_environment(data, locator, os.environ if environ is None else environ, used)
     version = data.get("version", 1)
@@ -317,15 +335,15 @@ def load_manifest(
         problems.append(Problem(file, line, "version",
                                 f"unsupported manifest version {shown(version)}; this plugin reads version "
                                 + ", ".join(map(str, SUPPORTED_VERSIONS))))
-    if "target" not in data:
+    if "target" not in data and require_target:
         problems.append(Problem(name, None, "target",
                                 "missing [target] table: say which app to check, e.g. app = \"shop.main:app\""))
-    elif target_overrides and isinstance(data["target"], dict):
+    elif target_overrides and isinstance(data.get("target"), dict):
         data["target"].update({k: v for k, v in target_overrides.items() if v is not None})
     if problems:
         raise ManifestError(problems)
 
-    model = manifest_model(kinds)
+    model = manifest_model(kinds, require_target)
     try:
         validated = model.model_validate(data)
     except ValidationError as exc:
@@ -352,7 +370,7 @@ def load_manifest(
         path=path,
         version=validated.version,  # type: ignore[attr-defined]
         service=validated.service,  # type: ignore[attr-defined]
-        target=validated.target,  # type: ignore[attr-defined]
+        target=validated.target or Target.model_construct(),  # type: ignore[attr-defined]
         kinds={kind.key: kind for kind in kinds},
         sections=sections,
         locator=locator,

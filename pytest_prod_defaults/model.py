@@ -46,7 +46,10 @@ ByteSize = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*(([KkMmGg][Ii]?)?[Bb])?\s*$"},
+                {
+                    "type": "string",
+                    "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*(([KkMmGg][Ii]?)?[Bb]|[Bb][Yy][Tt][Ee][Ss]?)?\s*$",
+                },
             ],
             "description": "bytes: an integer, or a string with a unit (B, KB, MB, GB, KiB, MiB, GiB)",
         }
@@ -142,9 +145,10 @@ class Target(Strict):
     mode: Literal["asgi", "server", "url"] = "asgi"
     base_url: str | None = None
     host: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    # Not in repr: values are often credentials, and --showlocals prints reprs.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
     paths: list[UrlPath] = Field(default_factory=lambda: ["/"])
-    timeout: float = Field(default=5.0, gt=0)
+    timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)  # inf would wait forever
     lifespan: Literal["auto", "on", "off"] = "auto"
     uvicorn: dict[str, Any] = Field(default_factory=dict)
 

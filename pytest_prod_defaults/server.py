@@ -60,6 +60,9 @@ def uvicorn_options(spec: TargetSpec) -> dict[str, Any]:
             raise TargetUnavailable(f"[target].uvicorn.{key} is not a uvicorn option{hint}")
     options.setdefault("lifespan", spec.lifespan)
     options.setdefault("access_log", False)
+    # A request still running at the end is one a probe gave up on at its
+    # timeout; without a bound, uvicorn waits for it and the run stalls.
+    options.setdefault("timeout_graceful_shutdown", spec.timeout)
     return options
 
 
@@ -72,7 +75,10 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
     except ImportError:
         raise TargetUnavailable("mode = 'server' needs uvicorn: pip install 'pytest-prod-defaults[server]'") from None
     options = uvicorn_options(spec)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle off (TCP_NODELAY) only
+    # on sockets that say they are TCP, and with Nagle on every answer
+    # written as head then body waits 40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
+import logging
 import os
 import ssl
 import sys
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,13 @@ from .model import Target as TargetSpec
 T = TypeVar("T")
 BODY_LIMIT = 1024 * 1024
 """Bytes of a response body kept for checks; the rest is read and dropped."""
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+"""Headers whose values are credentials: never shown, logged or repr'd."""
+REDACTED = "<redacted>"
+LOOP_THREAD_NAME = "prod-defaults-target"
+BLOCKED_GRACE = 0.25
+"""Seconds the loop thread gets to run one callback before it counts as
+blocked by the app (a blocking call inside an ``async def``)."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,16 @@ class ProbeResponse:
 
     def values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive)."""
-        wanted = name.lower()
-        return [value for key, value in self.headers if key == wanted]
+        return list(self._by_name.get(name.lower(), ()))
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        # Built once per response: a thousand checks on one response each
+        # look up their header instead of scanning all of them.
+        index: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            index.setdefault(key, []).append(value)
+        return index
 
     def first(self, name: str) -> str | None:
         found = self.values(name)
@@ -62,6 +79,11 @@ class ProbeResponse:
 
     def names(self) -> list[str]:
         return list(dict.fromkeys(key for key, _ in self.headers))
+
+    def __repr__(self) -> str:
+        # Shown by pytest's --showlocals when a check fails unexpectedly.
+        headers = tuple((key, REDACTED if key in SECRET_HEADERS else value) for key, value in self.headers)
+        return f"ProbeResponse(status={self.status}, headers={headers!r}, body=<{len(self.body)} bytes>)"
 
 
 @contextlib.contextmanager
@@ -163,28 +185,92 @@ def _lifespan_guard(app: Any) -> Any:
     return guarded
 
 
+class _OwnTrafficFilter(logging.Filter):
+    """Drops httpcore's debug lines about the plugin's own probes: they quote
+    every response header, Set-Cookie values among them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != LOOP_THREAD_NAME
+
+
+_OWN_TRAFFIC = _OwnTrafficFilter()
+_HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
+
+
+class LoopBlocked(Exception):
+    """The loop thread is still stuck in the app since an earlier request."""
+
+
 class _LoopThread:
     """An asyncio loop on a daemon thread; the synchronous checks submit
-    coroutines to it. The app's lifespan and transport live on it."""
+    coroutines to it. The app's lifespan and transport live on it.
+
+    An app that blocks the loop (``time.sleep`` inside an ``async def``)
+    stops every coroutine on it, timeouts included. After a wait runs out the
+    loop gets :data:`BLOCKED_GRACE` to run a callback; if it does not, it
+    counts as blocked by that request, and later calls raise
+    :class:`LoopBlocked` at once instead of each waiting out its timeout.
+    """
 
     def __init__(self) -> None:
+        for name in _HTTPCORE_LOGGERS:
+            logging.getLogger(name).addFilter(_OWN_TRAFFIC)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="prod-defaults-target", daemon=True)
+        self.thread = threading.Thread(target=self._serve, name=LOOP_THREAD_NAME, daemon=True)
         self.thread.start()
+        self.blocked_by: str | None = None
+        self._ran = threading.Event()
 
-    def run(self, coro: Awaitable[T], timeout: float) -> T:
+    def _serve(self) -> None:
+        self.loop.run_forever()
+        # Stopped. What is left (a request or lifespan an app blocked, and
+        # only now let go) is cancelled here, so no task is destroyed pending.
+        try:
+            left = asyncio.all_tasks(self.loop)
+            for task in left:
+                task.cancel()
+            if left:  # bounded: a task may swallow its cancellation
+                self.loop.run_until_complete(asyncio.wait(left, timeout=1.0))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        finally:
+            self.loop.close()
+
+    def check_responsive(self) -> None:
+        """Raise :class:`LoopBlocked` while an earlier request still blocks the loop."""
+        if self.blocked_by is None:
+            return
+        # The callback queued when the loop stuck runs first once it is free.
+        if not self._ran.wait(0.01):
+            raise LoopBlocked(self.blocked_by)
+        self.blocked_by = None
+
+    def timed_out(self, what: str) -> None:
+        """A wait for ``what`` ran out: find out whether the loop is stuck."""
+        ran = threading.Event()
+        self.loop.call_soon_threadsafe(ran.set)
+        if not ran.wait(BLOCKED_GRACE):
+            self.blocked_by, self._ran = what, ran
+
+    def run(self, coro: Awaitable[T], timeout: float, what: str = "a request") -> T:
+        try:
+            self.check_responsive()
+        except LoopBlocked:
+            if asyncio.iscoroutine(coro):
+                coro.close()  # never scheduled: no "never awaited" warning
+            raise
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
         try:
             return future.result(timeout)
         except FutureTimeout:
             future.cancel()
+            self.timed_out(what)
             raise
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        if not self.thread.is_alive():
-            self.loop.close()
+        # A loop the app blocks stops only when the app lets go, if ever:
+        # its daemon thread then closes it, or ends with the process.
+        self.thread.join(5 if self.blocked_by is None else 0)
 
 
 @dataclass
@@ -203,6 +289,11 @@ class Target:
     _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
     _ssl_context: ssl.SSLContext | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        # Shown by pytest's --showlocals: not the spec's headers (credentials)
+        # nor the cached responses (Set-Cookie values).
+        return f"<Target mode={self.spec.mode!r} app={self.spec.app!r} base_url={self._base_url!r}>"
 
     # -- start and stop -------------------------------------------------
 
@@ -288,12 +379,25 @@ class Target:
         self._loop.stop()
         self._loop = None
 
-    def _run(self, coro: Awaitable[T], timeout: float, what: str) -> T:
+    def _run(self, coro: Awaitable[T], timeout: float, what: str, limit: str | None = None) -> T:
         assert self._loop is not None
         try:
-            return self._loop.run(coro, timeout)
+            return self._loop.run(coro, timeout, what)
+        except LoopBlocked as exc:
+            raise TargetUnavailable(_blocked_by_earlier(what, str(exc))) from None
         except (FutureTimeout, TimeoutError):
-            raise TargetUnavailable(f"{what} did not answer within {timeout:g} s") from None
+            said = f"{what} did not answer within {limit or f'{timeout:g} s'}"
+            raise TargetUnavailable(said + (_BLOCKING if self._loop.blocked_by else "")) from None
+
+    def _redacted(self, text: str) -> str:
+        """``text`` without the values of ``[target].headers`` that are
+        credentials (some transport errors quote a header they refuse)."""
+        for name, value in self.spec.headers.items():
+            if name.lower() in SECRET_HEADERS:
+                for secret in sorted({value.strip(), *value.split()[-1:]}, key=len, reverse=True):
+                    if len(secret) >= 4:
+                        text = text.replace(secret, REDACTED)
+        return text
 
     # -- what the checks use --------------------------------------------
 
@@ -324,7 +428,7 @@ class Target:
         self._start()
         timeout = self.spec.timeout
         what = f"{request.method} {request.path}"
-        return self._run(self._send(request, content, timeout), timeout + 2, what)
+        return self._run(self._send(request, content, timeout), timeout + 2, what, f"[target].timeout = {timeout:g} s")
 
     def request_headers(self, request: ProbeRequest) -> list[tuple[str, str]]:
         """``[target].headers``, then ``[target].host`` as Host, then the
@@ -343,10 +447,10 @@ class Target:
     async def _send(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
         assert self._transport is not None
         body = content() if callable(content) else content
-        outgoing = self.build(request, body)
         started = time.perf_counter()
 
         async def exchange() -> tuple[httpx.Response, bytes]:
+            outgoing = self.build(request, body)
             response = await self._transport.handle_async_request(outgoing)  # type: ignore[union-attr]
             kept = bytearray()
             try:
@@ -366,7 +470,7 @@ class Target:
         except Exception as exc:  # noqa: BLE001 - any transport failure is the target being unreachable
             # Exceptions inside the app arrive as 500s (raise_app_exceptions
             # is off), so what is left is the connection: say it in a line.
-            raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
+            raise TargetUnavailable(self._redacted(f"{request.method} {request.path}: {_one_line(exc)}")) from None
         elapsed = time.perf_counter() - started
         headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
         return ProbeResponse(response.status_code, headers, kept, elapsed)
@@ -385,6 +489,11 @@ class Target:
         """
         self._start()
         assert self._loop is not None
+        what = f"{request.method} {request.path}"
+        try:
+            self._loop.check_responsive()
+        except LoopBlocked as exc:
+            raise TargetUnavailable(_blocked_by_earlier(what, str(exc))) from None
         progress = _BodyProgress()
         exchange = self._send_body(request, body, progress)
         future = asyncio.run_coroutine_threadsafe(exchange, self._loop.loop)
@@ -396,9 +505,10 @@ class Target:
             except FutureTimeout:
                 if time.monotonic() - progress.last >= timeout:
                     future.cancel()
+                    self._loop.timed_out(what)
                     raise TargetUnavailable(
-                        f"{request.method} {request.path} neither read more of the body nor answered"
-                        f" within [target].timeout = {timeout:g} s"
+                        f"{what} neither read more of the body nor answered within [target].timeout = {timeout:g} s"
+                        + (_BLOCKING if self._loop.blocked_by else "")
                     ) from None
 
     async def _send_body(
@@ -408,36 +518,91 @@ class Target:
         assert transport is not None
         if not isinstance(transport, httpx.ASGITransport):
             return await self._send_body_over_socket(request, body, progress)
-        transport = httpx.ASGITransport(
-            app=_StopSendingOnAnswer(transport.app),
-            raise_app_exceptions=False,
-            root_path=transport.root_path,
-            client=transport.client,
-        )
+        return await self._send_body_in_process(transport, request, body, progress)
+
+    async def _send_body_in_process(
+        self,
+        transport: httpx.ASGITransport,
+        request: ProbeRequest,
+        body: Callable[[], AsyncIterator[bytes]],
+        progress: _BodyProgress,
+    ) -> ProbeResponse:
+        """In-process (mode asgi): the app called directly, as a client that
+        stops sending once answered would call it.
+
+        ``receive`` hands over the next chunk only when the app asks, and
+        says ``http.disconnect`` once the answer has begun (httpx's
+        ASGITransport would keep feeding an app that answers and then
+        drains, and adds a layer per chunk). The scope, the request headers
+        and an exception in the app (a 500) are as ASGITransport makes them.
+        """
         chunks = body()
-        tracked = progress.track(chunks)
+        pending = aiter(chunks)
+        outgoing = self.build(request, pending)  # its headers: Transfer-Encoding when no Content-Length
+        url = outgoing.url
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": outgoing.method,
+            "headers": [(name.lower(), value) for name, value in outgoing.headers.raw],
+            "scheme": url.scheme,
+            "path": url.path,
+            "raw_path": url.raw_path.split(b"?")[0],
+            "query_string": url.query,
+            "server": (url.host, url.port),
+            "client": transport.client,
+            "root_path": transport.root_path,
+        }
+        status: int | None = None
+        headers: tuple[tuple[str, str], ...] = ()
+        kept = bytearray()
+        body_ended = False
+        answered = asyncio.Event()
+        finished = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal body_ended
+            if answered.is_set():
+                return {"type": "http.disconnect"}
+            if body_ended:
+                await finished.wait()
+                return {"type": "http.disconnect"}
+            try:
+                chunk = await anext(pending)
+            except StopAsyncIteration:
+                body_ended = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            progress.moved()
+            return {"type": "http.request", "body": chunk, "more_body": True}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status, headers
+            progress.moved()
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = tuple(
+                    (bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1"))
+                    for k, v in message.get("headers", ())
+                )
+                answered.set()
+            elif message["type"] == "http.response.body":
+                kept.extend(message.get("body", b"")[: max(BODY_LIMIT - len(kept), 0)])
+                if not message.get("more_body", False):
+                    finished.set()
+
+        app: Any = transport.app
         started = time.perf_counter()
         try:
-            response = await transport.handle_async_request(self.build(request, tracked))
-            kept = bytearray()
-            try:
-                async for chunk in response.aiter_raw():
-                    progress.moved()
-                    if len(kept) < BODY_LIMIT:
-                        kept += chunk[: BODY_LIMIT - len(kept)]
-            finally:
-                await response.aclose()
-        except Exception as exc:  # noqa: BLE001 - any transport failure is the target being unreachable
-            # Exceptions inside the app arrive as 500s (raise_app_exceptions
-            # is off), so what is left is the connection: say it in a line.
-            raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
+            await app(scope, receive, send)
+        except Exception:  # as ASGITransport with raise_app_exceptions off: a 500
+            if status is None:
+                status = 500
         finally:
-            await tracked.aclose()
+            finished.set()
             with contextlib.suppress(AttributeError):
                 await chunks.aclose()  # type: ignore[attr-defined]
-        elapsed = time.perf_counter() - started
-        headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
-        return ProbeResponse(response.status_code, headers, bytes(kept), elapsed)
+        return ProbeResponse(status if status is not None else 500, headers, bytes(kept), time.perf_counter() - started)
 
     async def _send_body_over_socket(
         self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]], progress: _BodyProgress
@@ -467,11 +632,18 @@ class Target:
                 on_progress=progress.moved,
             )
         except Exception as exc:  # any connection failure is the target being unreachable
-            raise TargetUnavailable(f"{request.method} {request.path}: {_one_line(exc)}") from None
+            raise TargetUnavailable(self._redacted(f"{request.method} {request.path}: {_one_line(exc)}")) from None
         finally:
             with contextlib.suppress(AttributeError):
                 await chunks.aclose()  # type: ignore[attr-defined]
         return ProbeResponse(answer.status, answer.headers, answer.body, time.perf_counter() - started)
+
+
+_BLOCKING = ", and blocks the app's event loop meanwhile (a blocking call such as time.sleep inside an async def?)"
+
+
+def _blocked_by_earlier(what: str, blocker: str) -> str:
+    return f"{what} not sent: the app's event loop is still blocked by {blocker}, which did not answer"
 
 
 class _BodyProgress:
@@ -483,49 +655,3 @@ class _BodyProgress:
 
     def moved(self) -> None:
         self.last = time.monotonic()
-
-    async def track(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-        async for chunk in chunks:
-            self.moved()
-            yield chunk
-
-
-class _StopSendingOnAnswer:
-    """One in-process exchange with a streamed body, as a client that stops
-    sending once answered sees it.
-
-    httpx's ASGITransport feeds the body only when the app calls ``receive``,
-    but it keeps feeding after the app has answered, so an app that answers
-    and then drains (or a StreamingResponse listening for disconnect) would
-    pull the whole body. Here ``receive`` says ``http.disconnect`` once the
-    answer has begun, a response the app then leaves open is closed, and
-    response bytes past ``BODY_LIMIT`` are dropped before the transport
-    buffers them.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        answered = finished = False
-        forwarded = 0
-
-        async def receive_until_answered() -> Any:
-            if answered:
-                return {"type": "http.disconnect"}
-            return await receive()
-
-        async def send_capped(message: Any) -> None:
-            nonlocal answered, finished, forwarded
-            if message["type"] == "http.response.start":
-                answered = True
-            elif message["type"] == "http.response.body":
-                kept = message.get("body", b"")[: max(BODY_LIMIT - forwarded, 0)]
-                forwarded += len(kept)
-                finished = not message.get("more_body", False)
-                message = {**message, "body": kept}
-            await send(message)
-
-        await self.app(scope, receive_until_answered, send_capped)
-        if answered and not finished:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})

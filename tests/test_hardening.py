@@ -1,0 +1,429 @@
+"""What a CI gate cannot afford: a manifest error that is not a usage error,
+a run that hangs, a secret in the log.
+
+Fills the gaps left by test_manifest_errors.py (manifest errors),
+test_target.py (broken targets in-process), test_modes.py (a server that will
+not start) and test_undocumented.py (config secrets); every test is a real
+pytest session against a real app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import Project
+
+OFF = """
+[undocumented]
+headers = "off"
+settings = "off"
+middleware = "off"
+config = "off"
+"""
+
+TARGET = '[target]\napp = "app:app"\n'
+
+
+def _usage_error(project: Project, toml: str, expected: list[str]) -> pytest.RunResult:
+    (project.path / "defaults.toml").write_text(toml, encoding="utf-8")
+    result = project.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: unusable defaults manifest:", *expected])
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    return result
+
+
+# -- unusable manifests: the classes test_manifest_errors.py does not cover ---
+
+CASES = {
+    "status-below-range": (
+        TARGET + '\n[[health_check]]\npath = "/healthz"\nstatus = 99\n',
+        ["defaults.toml:6: health_check[[]1[]].status: Input should be greater than or equal to 100"],
+    ),
+    "status-above-range": (
+        TARGET + '\n[[health_check]]\npath = "/healthz"\nstatus = 600\n',
+        ["defaults.toml:6: health_check[[]1[]].status: Input should be less than or equal to 599"],
+    ),
+    "unknown-policy": (
+        TARGET + '\n[undocumented]\nheaders = "loud"\n',
+        ["defaults.toml:5: undocumented.headers: Input should be 'fail', 'warn' or 'off' (got 'loud')"],
+    ),
+    "unknown-lifespan": (
+        TARGET + 'lifespan = "maybe"\n',
+        ["defaults.toml:3: target.lifespan: Input should be 'auto', 'on' or 'off' (got 'maybe')"],
+    ),
+    "negative-size-written-as-a-string": (
+        TARGET + '\n[[upload]]\nname = "avatar"\npath = "/u"\nmax_bytes = "-1 KiB"\n',
+        ["defaults.toml:7: upload[[]1[]].max_bytes: a size cannot be negative (got '-1 KiB')"],
+    ),
+    "size-too-long-to-be-a-size": (
+        TARGET + '\n[[upload]]\nname = "avatar"\npath = "/u"\nmax_bytes = "' + "9" * 400 + ' KiB"\n',
+        ["defaults.toml:7: upload[[]1[]].max_bytes: '9999*...' is too large to be a size"],
+    ),
+    "version-true": (
+        'version = true\n[target]\napp = "app:app"\n',
+        ["defaults.toml:1: version: unsupported manifest version True; this plugin reads version 1"],
+    ),
+    "infinite-timeout": (
+        TARGET + "timeout = inf\n",
+        ["defaults.toml:3: target.timeout: Input should be a finite number"],
+    ),
+    "table-where-an-array-of-tables-belongs": (
+        TARGET + '\n[header]\nname = "X-A"\nabsent = true\n',
+        ["defaults.toml:4: header: write [[][[]header[]][]], once per entry, not [[]header[]]"],
+    ),
+    "array-of-tables-where-a-table-belongs": (
+        '[[target]]\napp = "app:app"\n',
+        ["defaults.toml:1: target: write [[]target[]], once, not [[][[]target[]][]]"],
+    ),
+    "nested-too-deeply": (
+        TARGET + "x = " + "[" * 5000 + "]" * 5000 + "\n",
+        ["defaults.toml: TOML syntax error: arrays or tables nested too deeply"],
+    ),
+    "number-with-too-many-digits": (
+        TARGET + "timeout = " + "1" * 5000 + "\n",
+        ["defaults.toml: TOML syntax error: a number with too many digits"],
+    ),
+    "header-name-that-is-not-a-token": (
+        TARGET + 'headers = { "X Token" = "abc" }\n',
+        ["defaults.toml:3: target.headers.X Token: 'X Token' is not a header name"],
+    ),
+    "header-value-with-a-non-ascii-character": (
+        TARGET + 'headers = { X-Shop = "caf\u00e9" }\n',
+        [
+            "defaults.toml:3: target.headers.X-Shop: the value has a non-ASCII character at its end;"
+            " a header value is one line of printable ASCII"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("toml, expected", list(CASES.values()), ids=list(CASES))
+def test_unusable_manifest_is_a_usage_error(project: Project, toml: str, expected: list[str]) -> None:
+    _usage_error(project, toml, expected)
+
+
+def test_unset_variable_in_base_url_is_a_usage_error(project: Project) -> None:
+    _usage_error(
+        project,
+        '[target]\nmode = "url"\nbase_url = "https://${NOT_SET_ANYWHERE_42}"\n',
+        ["defaults.toml:3: target.base_url: environment variable NOT_SET_ANYWHERE_42 is not set"],
+    )
+
+
+def test_variable_in_base_url_is_read_and_its_value_never_shown(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_URL", "ftp://deploy:hunter2-s3cret@internal")
+    result = _usage_error(
+        project,
+        '[target]\nmode = "url"\nbase_url = "${DEPLOY_URL}/v1"\n',
+        ["defaults.toml:1: target: base_url '${DEPLOY_URL}/v1' is not an http(s):// URL"],
+    )
+    assert "hunter2-s3cret" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("value", "fault"),
+    [
+        ("tok-s3cret-value\n", "has a line break at its end"),
+        ("tok-s3cret-value ", "has a space or tab at its end"),
+        ("tok-s3cret\x07value", "has a control character at character 18 of 23"),
+    ],
+    ids=["trailing-newline", "trailing-space", "control-character"],
+)
+def test_unsendable_credential_from_the_environment_is_a_usage_error_that_never_quotes_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch, value: str, fault: str
+) -> None:
+    # A secret file read with a trailing newline used to fail every item with
+    # h11's "Illegal header value b'Bearer <the token>\n'" in server mode, and
+    # in-process to reach the app as sent.
+    monkeypatch.setenv("SHOP_TOKEN", value)
+    result = _usage_error(
+        project,
+        TARGET + 'headers = { Authorization = "Bearer ${SHOP_TOKEN}" }\n',
+        [
+            f"defaults.toml:3: target.headers.Authorization: the value (after reading ${{SHOP_TOKEN}}) {fault};"
+            " a header value is one line of printable ASCII"
+        ],
+    )
+    assert "s3cret" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_manifest_starting_with_a_byte_order_mark_is_read(project: Project) -> None:
+    project.app(
+        """
+        from fastapi import FastAPI, Response
+
+        app = FastAPI()
+
+        @app.get("/")
+        def index():
+            return Response(headers={"X-A": "b"})
+        """
+    )
+    (project.path / "defaults.toml").write_text(
+        "\ufeff" + TARGET + '\n[[header]]\nname = "X-A"\nequals = "b"\n' + OFF, encoding="utf-8"
+    )
+    project.run().assert_outcomes(passed=1)
+
+
+# -- broken targets: each fails its items, briefly, and the run goes on --------
+
+BLOCKING_APP = """
+    import time
+    from pathlib import Path
+
+    from fastapi import FastAPI, Response
+
+    app = FastAPI()
+    RELEASE = Path(__file__).with_name("release")
+
+    @app.get("/blocking")
+    async def blocking():
+        # time.sleep inside async def: the whole event loop stops with it.
+        deadline = time.monotonic() + 30
+        while not RELEASE.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return Response(headers={"X-A": "b"})
+
+    @app.get("/{name}")
+    def other(name: str):
+        return Response(headers={"X-A": "b"})
+"""
+
+
+def test_an_endpoint_that_blocks_the_event_loop_fails_once_and_later_items_fail_fast(project: Project) -> None:
+    project.app(BLOCKING_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        paths = ["/blocking", "/a", "/b", "/c"]
+        timeout = 0.2
+
+        [[header]]
+        name = "X-A"
+        equals = "b"
+        """
+        + OFF
+    )
+    project.pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    try:
+        result = project.run("-p", "no:randomly", "--durations=0", "-vv", "test_other.py")
+    finally:
+        (project.path / "release").touch()  # let the app's thread finish
+    result.assert_outcomes(passed=1, failed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "header:X-A[[]/blocking[]]: target unavailable: GET /blocking did not answer within [[]target[]].timeout"
+            " = 0.2 s, and blocks the app's event loop meanwhile (a blocking call such as time.sleep inside an"
+            " async def?)",
+            "header:X-A[[]/a[]]: target unavailable: GET /a not sent: the app's event loop is still blocked by"
+            " GET /blocking, which did not answer",
+        ]
+    )
+    # Before: every later item waited its own 2.2 s, and closing the target
+    # another 20 s (transport, lifespan, thread) on the stuck loop.
+    durations = {
+        found.group(2): float(found.group(1))
+        for line in result.stdout.lines
+        if (found := re.match(r"^(\d+\.\d+)s call .*header:X-A\[(/\w+)\]$", line))
+    }
+    assert set(durations) == {"/blocking", "/a", "/b", "/c"}
+    assert durations["/blocking"] < 4
+    assert max(durations["/a"], durations["/b"], durations["/c"]) < 0.2, durations
+    assert result.duration < 10
+
+
+HANGING_APP = """
+    import asyncio
+    from fastapi import FastAPI, Response
+
+    app = FastAPI()
+
+    @app.get("/slow")
+    async def slow():
+        await asyncio.sleep(3600)
+
+    @app.get("/")
+    def index():
+        return Response(headers={"X-A": "b"})
+"""
+
+
+def test_a_hanging_endpoint_in_server_mode_fails_at_the_timeout_and_the_server_still_stops_promptly(
+    project: Project,
+) -> None:
+    project.app(HANGING_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        mode = "server"
+        paths = ["/slow", "/", "/slow?again=1"]
+        timeout = 0.3
+
+        [[header]]
+        name = "X-A"
+        equals = "b"
+        """
+        + OFF
+    )
+    result = project.run("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*target unavailable: GET /slow did not answer within [[]target[]].timeout = 0.3 s",
+            "*target unavailable: GET /slow?again=1 did not answer within [[]target[]].timeout = 0.3 s",
+        ]
+    )
+    # uvicorn waited for the abandoned requests at shutdown: 10 s more, then forced.
+    assert result.duration < 8
+
+
+# -- secrets: never in failures, warnings, reports, JUnit XML or logs ---------
+
+SECRETS = {
+    "authorization": "tok-s3cret-bearer",
+    "request_cookie": "sid-s3cret-request-cookie",
+    "set_cookie": "sess-s3cret-set-cookie",
+    "other_cookie": "track-s3cret-cookie",
+}
+
+SECRET_APP = f"""
+    import logging
+    from fastapi import FastAPI, Request, Response
+
+    app = FastAPI()
+    log = logging.getLogger("shop.access")
+
+    @app.get("/login")
+    def login(request: Request, response: Response):
+        # The app's own (bad) logging: pytest shows it as it shows any test's logs.
+        log.warning("login with authorization=%s", request.headers.get("authorization"))
+        response.set_cookie("session", "{SECRETS["set_cookie"]}", samesite="lax")
+        response.set_cookie("tracking", "{SECRETS["other_cookie"]}")
+        return {{"cookies_seen": len(request.cookies)}}
+"""
+
+# A third-party kind with a bug: its traceback, shown with --showlocals, holds
+# the target, the response and the manifest.
+BUGGY_KIND = """
+    from pytest_prod_defaults import BaseKind, Check, Entry, ProbeRequest
+
+
+    class BuggyEntry(Entry):
+        path: str
+
+
+    class BuggyKind(BaseKind):
+        key = "buggy"
+        many = True
+        model = BuggyEntry
+
+        def checks(self, entry, manifest):
+            def run(target):
+                response = target.response(ProbeRequest(entry.path))
+                spec, documents = target.spec, manifest
+                raise KeyError("the kind has a bug")
+
+            yield Check("buggy", entry.path, None, entry, run)
+"""
+
+SECRET_MANIFEST = """
+    [target]
+    app = "app:app"
+    paths = ["/login"]
+    headers = { Authorization = "Bearer ${SHOP_TOKEN}", Cookie = "sid=${SHOP_SID}" }
+
+    [[header]]
+    name = "Set-Cookie"
+    equals = "session=documented"
+
+    [[cookie]]
+    name = "session"
+    path = "/login"
+    secure = true
+    same_site = "strict"
+
+    [[health_check]]
+    path = "/login"
+    json = { cookies_seen = 0 }
+
+    [[buggy]]
+    path = "/login"
+
+    [undocumented]
+    headers = "warn"  # its warning names the cookie, never its value
+    settings = "off"
+    middleware = "off"
+    config = "off"
+"""
+
+
+@pytest.mark.parametrize("mode", ["asgi", "server"])
+def test_no_secret_reaches_any_output(project: Project, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("SHOP_TOKEN", SECRETS["authorization"])
+    monkeypatch.setenv("SHOP_SID", SECRETS["request_cookie"])
+    project.app(SECRET_APP)
+    project.app(BUGGY_KIND, name="buggy_kind")
+    project.pytester.makeconftest(
+        """
+        def pytest_prod_defaults_kinds():
+            from buggy_kind import BuggyKind
+
+            return [BuggyKind()]
+        """
+    )
+    project.manifest(SECRET_MANIFEST)
+    result = project.run(
+        "--defaults-mode",
+        mode,
+        "-p",
+        "no:randomly",
+        "-vv",
+        "--tb=long",
+        "-l",
+        "-W",
+        "default::pytest.PytestWarning",  # the repository's filterwarnings = error reaches in-process runs
+        "-o",
+        "log_cli=true",
+        "--log-level=DEBUG",
+        "-o",
+        "junit_logging=all",
+        "--junitxml=report.xml",
+        "--defaults-report=report.json",
+        "--defaults-report=report.md",
+    )
+    result.assert_outcomes(passed=3, failed=5, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "header Set-Cookie on /login: documented 'session=documented', live <redacted> (GET /login answered 200;*",
+            "cookie session Secure: documented present, live absent (GET /login answered 200)",
+            "cookie session SameSite: documented 'strict', live 'lax' (GET /login answered 200)",
+            "health_check /login json: documented cookies_seen = 0, live cookies_seen = 1 (GET /login answered 200)",
+            "E       KeyError: 'the kind has a bug'",
+        ],
+        consecutive=False,
+    )
+    # The request carried the credentials: the app saw and logged them.
+    assert f"login with authorization=Bearer {SECRETS['authorization']}" in result.stdout.str()
+    files = {name: (project.path / name).read_text(encoding="utf-8") for name in ("report.xml", "report.json")}
+    files["report.md"] = (project.path / "report.md").read_text(encoding="utf-8")
+    json.loads(files["report.json"])
+    outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str(), **files}
+    # The app's own log lines are the app's: the plugin neither writes nor
+    # hides them. Everything else -- failures, tracebacks and their locals,
+    # httpcore's debug log, uvicorn's, the reports -- holds no secret.
+    leaks = [
+        f"{where}: {line.strip()[:160]}"
+        for where, text in outputs.items()
+        for line in text.splitlines()
+        if any(secret in line for secret in SECRETS.values()) and "login with authorization=" not in line
+    ]
+    assert leaks == []
