@@ -26,7 +26,7 @@ hookimpl = pluggy.HookimplMarker("pytest")
 
 
 @hookspec
-def pytest_prod_defaults_kinds() -> Sequence[CheckKind]:
+def pytest_prod_defaults_kinds() -> Sequence[CheckKind]:  # type: ignore[empty-body]
     """Return the check kinds this plugin contributes.
 
     Each kind names its manifest table (``key``), says whether the table is

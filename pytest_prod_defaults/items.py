@@ -84,7 +84,9 @@ class DefaultsSession:
             found = manifest_file.collect()
             # The file is not under the collected paths, so report it as
             # pytest does for the files it walks: the terminal counts from it.
-            report = pytest.CollectReport(manifest_file.nodeid, "passed", None, found)
+            report = pytest.CollectReport(
+                manifest_file.nodeid, "passed", None, list[pytest.Item | pytest.Collector](found)
+            )
             session.ihook.pytest_collectreport(report=report)
             collected.extend(found)
         items[:0] = collected

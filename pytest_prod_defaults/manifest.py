@@ -113,10 +113,8 @@ def manifest_model(kinds: Iterable[CheckKind], require_target: bool = True) -> t
         if kind.many:
             fields[kind.key] = (list[kind.model], [])  # type: ignore[name-defined]
         else:
-            fields[kind.key] = (kind.model | None, None)  # type: ignore[operator]
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        "Manifest", __config__=ConfigDict(extra="forbid"), **fields
-    )
+            fields[kind.key] = (kind.model | None, None)
+    return create_model("Manifest", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def _known_keys(model: Any, path: KeyPath) -> list[str]:
@@ -163,9 +161,7 @@ def _problem_message(error: Mapping[str, Any], model: Any, loc: KeyPath) -> str:
     if kind == "extra_forbidden":
         known = _known_keys(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else (
-            f"; known keys: {', '.join(known)}" if known else ""
-        )
+        hint = f"; did you mean {close[0]!r}?" if close else (f"; known keys: {', '.join(known)}" if known else "")
         what = "table" if len(loc) == 1 else "key"
         return f"unknown {what} {str(loc[-1])!r}{hint}"
     if kind == "missing":
@@ -332,12 +328,19 @@ def load_manifest(
     # `version = true` and `version = 1.0` equal 1 in Python, but say nothing a reader can trust.
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         file, line = locator.locate(("version",))
-        problems.append(Problem(file, line, "version",
-                                f"unsupported manifest version {shown(version)}; this plugin reads version "
-                                + ", ".join(map(str, SUPPORTED_VERSIONS))))
+        problems.append(
+            Problem(
+                file,
+                line,
+                "version",
+                f"unsupported manifest version {shown(version)}; this plugin reads version "
+                + ", ".join(map(str, SUPPORTED_VERSIONS)),
+            )
+        )
     if "target" not in data and require_target:
-        problems.append(Problem(name, None, "target",
-                                "missing [target] table: say which app to check, e.g. app = \"shop.main:app\""))
+        problems.append(
+            Problem(name, None, "target", 'missing [target] table: say which app to check, e.g. app = "shop.main:app"')
+        )
     elif target_overrides and isinstance(data.get("target"), dict):
         data["target"].update({k: v for k, v in target_overrides.items() if v is not None})
     if problems:
@@ -376,4 +379,3 @@ def load_manifest(
         locator=locator,
         profile=validated.profile,  # type: ignore[attr-defined]
     )
-
