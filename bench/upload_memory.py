@@ -1,28 +1,33 @@
-"""Peak memory of probing a 1 GiB upload limit.
+"""Peak memory of probing a 1 GiB upload limit, in every mode.
 
 Runs ``pytest --check-defaults`` in a subprocess on a generated project whose
 app documents ``max_bytes = "1 GiB"``, and compares the peak RSS of that
 process with the same run against a tiny limit (the baseline: everything but
-the size of the bodies). Two apps:
+the size of the bodies). In mode asgi the app runs in that process; in mode
+server uvicorn does too, in a thread; in mode url the app runs under uvicorn
+in a process of its own and the pytest process is only the client. Two apps:
 
 - a streaming limit: pure ASGI middleware that counts the bytes of
   ``http.request`` messages and answers 413 as soon as they pass the limit;
 - the worst case: a route that reads every byte (counting, not keeping them)
   and only then rejects, so each of the three probes pushes the whole body.
 
-Usage: ``.venv/bin/python bench/upload_memory.py [--runs 3]``
+Usage: ``.venv/bin/python bench/upload_memory.py [--runs 3] [--modes asgi,server,url]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,9 +124,39 @@ class Run:
     summary: str
 
 
-def run_once(folder: Path, app: str, max_bytes: str) -> Run:
+@contextlib.contextmanager
+def served(folder: Path, app: str, limit: int) -> Iterator[str]:
+    """``app`` under uvicorn in a process of its own: the deployed service of
+    mode url."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "uvicorn", f"app:{app}", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=folder, env={**os.environ, "UPLOAD_LIMIT": str(limit)})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def run_once(folder: Path, app: str, max_bytes: str, mode: str) -> Run:
     (folder / "defaults.toml").write_text(MANIFEST.format(app=app, limit=SIZES[max_bytes], max_bytes=max_bytes))
     command = [sys.executable, "-m", "pytest", "--check-defaults", "-p", "no:cacheprovider", "-p", "no:randomly", "-q"]
+    if mode == "url":
+        with served(folder, app, SIZES[max_bytes]) as url:
+            return measure([*command, "--defaults-url", url], folder)
+    return measure([*command, "--defaults-mode", mode], folder)
+
+
+def measure(command: list[str], folder: Path) -> Run:
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=folder, stdout=output, stderr=subprocess.STDOUT)
@@ -142,31 +177,42 @@ def spread(values: list[float], unit: str, digits: int = 1) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario (default 3)")
-    runs = parser.parse_args().runs
+    parser.add_argument("--modes", default="asgi,server,url", help="comma-separated (default asgi,server,url)")
+    options = parser.parse_args()
+    runs, modes = options.runs, options.modes.split(",")
     apps = {"limited": "streaming limit (rejects as the count passes)", "greedy": "reads everything, then rejects"}
-    results: dict[tuple[str, str], list[Run]] = {}
+    results: dict[tuple[str, str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="upload-bench-") as tmp:
         folder = Path(tmp)
         (folder / "app.py").write_text(textwrap.dedent(APP))
         for _ in range(runs):  # interleaved, so drift in machine load hits every scenario alike
-            for app in apps:
-                for max_bytes in ("1 KiB", "1 GiB"):
-                    results.setdefault((app, max_bytes), []).append(run_once(folder, app, max_bytes))
+            for mode in modes:
+                for app in apps:
+                    for max_bytes in ("1 KiB", "1 GiB"):
+                        results.setdefault((mode, app, max_bytes), []).append(run_once(folder, app, max_bytes, mode))
 
     print(f"pytest --check-defaults, {runs} runs each; medians with min and max")
-    print(f"{'app':<48} {'max_bytes':<10} {'peak RSS':<34} {'time':<30} outcome")
-    for (app, max_bytes), found in results.items():
+    print(f"{'mode':<7} {'app':<48} {'max_bytes':<10} {'peak RSS':<34} {'time':<30} outcome")
+    for (mode, app, max_bytes), found in results.items():
         rss = spread([r.peak_rss_mib for r in found], "MiB")
         seconds = spread([r.seconds for r in found], "s", 2)
-        print(f"{apps[app]:<48} {max_bytes:<10} {rss:<34} {seconds:<30} {found[-1].summary}")
+        print(f"{mode:<7} {apps[app]:<48} {max_bytes:<10} {rss:<34} {seconds:<30} {found[-1].summary}")
     print()
-    for app, label in apps.items():
-        probe = statistics.median(r.peak_rss_mib for r in results[(app, "1 GiB")])
-        baseline = statistics.median(r.peak_rss_mib for r in results[(app, "1 KiB")])
-        print(
-            f"upload probe of 1 GiB: peak RSS {probe:.1f} MiB"
-            f" (baseline {baseline:.1f} MiB, growth {probe - baseline:.1f} MiB) [{label}]"
-        )
+    worst = 0.0
+    for mode in modes:
+        for app, label in apps.items():
+            probe = statistics.median(r.peak_rss_mib for r in results[(mode, app, "1 GiB")])
+            baseline = statistics.median(r.peak_rss_mib for r in results[(mode, app, "1 KiB")])
+            worst = max(worst, probe - baseline)
+            print(
+                f"mode {mode}: upload probe of 1 GiB: peak RSS {probe:.1f} MiB"
+                f" (baseline {baseline:.1f} MiB, growth {probe - baseline:.1f} MiB) [{label}]"
+            )
+    verdict = "meets the goal" if worst <= 2.0 else "MISSES the goal"
+    print(
+        f"summary: peak RSS grows at most {worst:.1f} MiB probing 1 GiB, in modes {', '.join(modes)}"
+        f" (goal <= 2 MiB: {verdict})"
+    )
     return 0
 
 

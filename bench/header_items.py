@@ -1,0 +1,196 @@
+"""Goal 2: ``pytest --check-defaults`` on 1,000 header defaults (100 headers
+on 10 paths) against the same number of bare custom pytest Items read from
+a TOML file, whole process, in-process target (mode asgi).
+
+The bare items are pytest's own non-Python-test example: a ``pytest.File``
+reading ``items.toml`` and one ``pytest.Item`` per entry comparing two
+strings. The plugin run imports the FastAPI app, starts it, sends one GET per
+path (10 in all) and compares 1,000 header values; both runs have the plugin
+installed (``-p pytest_prod_defaults.plugin``) and no other third-party
+plugin (``--autoload`` keeps whatever else is installed).
+
+``--app asgi`` serves the same headers from a plain ASGI app, so the app's
+own import (FastAPI's, about 0.1 s) is left out and what remains is the
+plugin's cost.
+
+Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from benchlib import (
+    interleaved,
+    machine,
+    median,
+    paired_ratio,
+    print_table,
+    pytest_command,
+    pytest_env,
+    run_process,
+    spread,
+    verdict,
+)
+
+HEADERS = 100
+PATHS = 10
+GOAL = 1.5
+
+APP = f"""
+from fastapi import FastAPI
+
+HEADERS = {{f"X-Default-{{i:03d}}": f"value-{{i}}" for i in range({HEADERS})}}
+
+app = FastAPI()
+
+
+@app.middleware("http")
+async def documented_defaults(request, call_next):
+    response = await call_next(request)
+    response.headers.update(HEADERS)
+    return response
+
+
+def page():
+    return {{"ok": True}}
+
+
+for number in range({PATHS}):
+    app.add_api_route(f"/page/{{number}}", page, methods=["GET"])
+"""
+
+# The same headers from a plain ASGI app (no FastAPI to import): the
+# plugin's own cost, without the app's.
+PLAIN_APP = f"""
+HEADERS = [(f"x-default-{{i:03d}}".encode(), f"value-{{i}}".encode()) for i in range({HEADERS})]
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"11"), *HEADERS]
+    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
+    await send({{"type": "http.response.body", "body": b'{{"ok":true}}'}})
+"""
+
+BARE_CONFTEST = """
+import tomllib
+
+import pytest
+
+
+class ItemsFile(pytest.File):
+    def collect(self):
+        for entry in tomllib.loads(self.path.read_text())["item"]:
+            yield CompareItem.from_parent(self, name=entry["name"], documented=entry["documented"], live=entry["live"])
+
+
+class CompareItem(pytest.Item):
+    def __init__(self, *, documented, live, **kwargs):
+        super().__init__(**kwargs)
+        self.documented = documented
+        self.live = live
+
+    def runtest(self):
+        if self.documented != self.live:
+            raise AssertionError(f"documented {self.documented!r}, live {self.live!r}")
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.name == "items.toml":
+        return ItemsFile.from_parent(parent, path=file_path)
+"""
+
+
+def write_projects(root: Path, app: str = "fastapi") -> tuple[Path, Path]:
+    plugin, bare = root / "plugin", root / "bare"
+    plugin.mkdir()
+    bare.mkdir()
+    (plugin / "app.py").write_text(APP if app == "fastapi" else PLAIN_APP)
+    paths = ", ".join(f'"/page/{n}"' for n in range(PATHS))
+    manifest = ["version = 1", "", "[target]", 'app = "app:app"', f"paths = [{paths}]", ""]
+    for i in range(HEADERS):
+        manifest += ["[[header]]", f'name = "X-Default-{i:03d}"', f'equals = "value-{i}"', ""]
+    manifest += ["[undocumented]", 'headers = "off"', 'settings = "off"', 'middleware = "off"', 'config = "off"']
+    (plugin / "defaults.toml").write_text("\n".join(manifest) + "\n")
+    (bare / "conftest.py").write_text(BARE_CONFTEST)
+    items = []
+    for n in range(PATHS):
+        for i in range(HEADERS):
+            items += [
+                "[[item]]",
+                f'name = "header:X-Default-{i:03d}[/page/{n}]"',
+                f'documented = "value-{i}"',
+                f'live = "value-{i}"',
+                "",
+            ]
+    (bare / "items.toml").write_text("\n".join(items))
+    return plugin, bare
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="runs of each scenario (default 7)")
+    parser.add_argument("--autoload", action="store_true", help="load every installed pytest plugin too")
+    parser.add_argument(
+        "--app", choices=("fastapi", "asgi"), default="fastapi", help="FastAPI app (default) or a plain ASGI one"
+    )
+    options = parser.parse_args()
+    env = pytest_env(options.autoload)
+    # Auto-loaded, the plugin comes from its entry point; named, it would load twice.
+    plugins = () if options.autoload else ("pytest_prod_defaults.plugin",)
+    outcomes: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-headers-") as tmp:
+        plugin, bare = write_projects(Path(tmp), options.app)
+
+        def checked() -> float:
+            run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env)
+            outcomes["plugin"] = run.last_line
+            return run.seconds
+
+        def bare_items() -> float:
+            run = run_process(pytest_command("items.toml", plugins=plugins), bare, env)
+            outcomes["bare"] = run.last_line
+            return run.seconds
+
+        def collect_only() -> float:
+            run = run_process(pytest_command("--collect-only", "items.toml", plugins=plugins), bare, env)
+            return run.seconds
+
+        checked()  # warm the file cache; not counted
+        times = interleaved(options.runs, {"plugin": checked, "bare": bare_items, "collect": collect_only})
+
+    total = HEADERS * PATHS
+    loaded = "every installed pytest plugin" if options.autoload else "no other pytest plugin"
+    print(
+        f"goal 2: {total} header defaults ({options.app} app) vs {total} bare pytest Items, whole process,"
+        f" {loaded}; {options.runs} runs, {machine()}"
+    )
+    print_table(
+        [
+            ("scenario", "wall time", "outcome"),
+            ("pytest --check-defaults (1,000 header items)", spread(times["plugin"]), outcomes["plugin"]),
+            ("pytest on 1,000 bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
+            ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
+        ]
+    )
+    ratio = median(times["plugin"]) / median(times["bare"])
+    per_item = (median(times["plugin"]) - median(times["bare"])) / total * 1000
+    print(f"paired ratios: {paired_ratio(times['plugin'], times['bare'])}")
+    print(
+        f"summary: --check-defaults on {total} header defaults ({options.app} app, {loaded}) = {ratio:.2f}x"
+        " the same number of bare Items"
+        f" (goal <= {GOAL}x: {verdict(ratio, GOAL)}); {per_item:+.3f} ms per item over bare, app start included"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
