@@ -86,21 +86,23 @@ class Entry(Strict):
             raise ValueError("'until' dates a waiver: give 'skip' a reason too")
         return self
 
+    # Read straight from pydantic's private store: ``self._line`` goes
+    # through BaseModel.__getattr__, a cost every item paid several times.
     @property
     def line(self) -> int | None:
         """1-based line of this entry in its manifest."""
-        return self._line
+        return self.__pydantic_private__["_line"]  # type: ignore[index,no-any-return]
 
     @property
     def inherited(self) -> str | None:
         """``file:line`` of the base manifest this entry comes from (through
         ``extends``), or ``None`` for an entry of the manifest itself."""
-        return self._inherited
+        return self.__pydantic_private__["_inherited"]  # type: ignore[index,no-any-return]
 
     @property
     def source(self) -> str | None:
         """Path of the manifest file that defines this entry."""
-        return self._source
+        return self.__pydantic_private__["_source"]  # type: ignore[index,no-any-return]
 
     def display_name(self) -> str:
         """The entry's ``name``, or the kind's sensible default."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from .target import Target
 class DefaultsRun:
     manifest: Manifest
     target: Target
+    _checks: list[Check] | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -29,12 +30,15 @@ class DefaultsRun:
         return cls(manifest, Target(manifest.target, manifest.root))
 
     def checks(self) -> list[Check]:
-        """Every check of the manifest, in manifest order within each kind."""
-        found: list[Check] = []
-        for key, kind in self.manifest.kinds.items():
-            for entry in self.manifest.entries(key):
-                found.extend(kind.checks(entry, self.manifest))
-        return found
+        """Every check of the manifest, in manifest order within each kind
+        (built once: collection and the report both read them)."""
+        if self._checks is None:
+            found: list[Check] = []
+            for key, kind in self.manifest.kinds.items():
+                for entry in self.manifest.entries(key):
+                    found.extend(kind.checks(entry, self.manifest))
+            self._checks = found
+        return self._checks
 
     def close(self) -> None:
         self.target.close()

@@ -4,8 +4,8 @@ One :class:`Target` per manifest per process. It imports the app lazily, on
 the first check that needs it, runs the app's lifespan once on a private
 event loop thread, and shares one response per distinct request between all
 checks (fifty header entries on ``/`` cost one GET). Probes are stateless:
-requests go straight to the transport, so no cookie jar carries a cookie from
-one response into another request.
+requests go straight to the app (in-process) or the transport, so no cookie jar
+carries a cookie from one response into another request.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
+from .asgi_client import call_app
 from .checks import NotApplicable, TargetUnavailable
 from .model import Target as TargetSpec
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 BODY_LIMIT = 1024 * 1024
@@ -37,6 +39,9 @@ BODY_LIMIT = 1024 * 1024
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 """Headers whose values are credentials: never shown, logged or repr'd."""
 REDACTED = "<redacted>"
+DEFAULT_HEADERS = (("accept", "*/*"), ("accept-encoding", "gzip, deflate"), ("user-agent", "pytest-prod-defaults"))
+"""Sent with every probe in every mode, so the app sees the same request
+in-process as over a socket (content negotiation, compression)."""
 LOOP_THREAD_NAME = "prod-defaults-target"
 BLOCKED_GRACE = 0.25
 """Seconds the loop thread gets to run one callback before it counts as
@@ -284,6 +289,8 @@ class Target:
     _app: Any = None
     _loop: _LoopThread | None = None
     _transport: httpx.AsyncBaseTransport | None = None
+    _asgi_app: Any = None
+    """Mode asgi: the app (wrapped for its lifespan state), called directly."""
     _lifespan: Any = None
     _base_url: str = "http://testserver"
     _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
@@ -316,6 +323,8 @@ class Target:
         spec = self.spec
         self._loop = _LoopThread()
         if spec.mode == "url":
+            import httpx
+
             assert spec.base_url is not None
             self._base_url = spec.base_url.rstrip("/")
             self._transport = httpx.AsyncHTTPTransport()
@@ -325,6 +334,8 @@ class Target:
         if not callable(self._app):
             raise TargetUnavailable(f"{spec.app} is a {type(self._app).__name__}, not an ASGI application")
         if spec.mode == "server":
+            import httpx
+
             from .server import start_server
 
             with environment(spec.env):  # uvicorn runs the lifespan as it starts
@@ -333,8 +344,7 @@ class Target:
             self._transport = httpx.AsyncHTTPTransport()
             return
         with environment(spec.env):
-            app = self._run(self._start_lifespan(self._app), max(spec.timeout, 10.0) + 1, "app startup")
-        self._transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+            self._asgi_app = self._run(self._start_lifespan(self._app), max(spec.timeout, 10.0) + 1, "app startup")
 
     async def _start_lifespan(self, app: Any) -> Any:
         if self.spec.lifespan == "off":
@@ -423,7 +433,9 @@ class Target:
             cached = self._responses[request] = self.fetch(request)
         return cached
 
-    def fetch(self, request: ProbeRequest, content: Callable[[], AsyncIterator[bytes]] | bytes | None = None) -> ProbeResponse:
+    def fetch(
+        self, request: ProbeRequest, content: Callable[[], AsyncIterator[bytes]] | bytes | None = None
+    ) -> ProbeResponse:
         """Send ``request`` now, uncached (latency samples, uploads)."""
         self._start()
         timeout = self.spec.timeout
@@ -431,20 +443,25 @@ class Target:
         return self._run(self._send(request, content, timeout), timeout + 2, what, f"[target].timeout = {timeout:g} s")
 
     def request_headers(self, request: ProbeRequest) -> list[tuple[str, str]]:
-        """``[target].headers``, then ``[target].host`` as Host, then the
-        request's own; a later one replaces an earlier of the same name."""
+        """The defaults every probe sends, ``[target].headers``, then
+        ``[target].host`` as Host, then the request's own; a later one
+        replaces an earlier of the same name."""
         merged: dict[str, tuple[str, str]] = {}
         host = [("Host", self.spec.host)] if self.spec.host else []
-        for name, value in [*self.spec.headers.items(), *host, *request.headers]:
+        for name, value in [*DEFAULT_HEADERS, *self.spec.headers.items(), *host, *request.headers]:
             merged[name.lower()] = (name, value)
         return list(merged.values())
 
     def build(self, request: ProbeRequest, content: Any = None) -> httpx.Request:
+        import httpx
+
         return httpx.Request(
             request.method, self._base_url + request.path, headers=self.request_headers(request), content=content
         )
 
     async def _send(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
+        if self._asgi_app is not None:
+            return await self._send_in_process(request, content, timeout)
         assert self._transport is not None
         body = content() if callable(content) else content
         started = time.perf_counter()
@@ -474,6 +491,32 @@ class Target:
         elapsed = time.perf_counter() - started
         headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
         return ProbeResponse(response.status_code, headers, kept, elapsed)
+
+    async def _send_in_process(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
+        body = content() if callable(content) else content
+        if isinstance(body, bytes):
+            body = _one_chunk(body)
+        headers = self._in_process_headers(request, body is not None)
+        try:
+            answer = await asyncio.wait_for(
+                call_app(self._asgi_app, request.method, request.path, headers, body, keep_body=BODY_LIMIT), timeout
+            )
+        except (TimeoutError, asyncio.TimeoutError):
+            raise TargetUnavailable(
+                f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
+            ) from None
+        return ProbeResponse(answer.status, answer.headers, answer.body, answer.elapsed)
+
+    def _in_process_headers(self, request: ProbeRequest, has_body: bool) -> list[tuple[str, str]]:
+        """What a client would send: Host always, and a body without
+        Content-Length is chunked."""
+        headers = self.request_headers(request)
+        names = {name.lower() for name, _ in headers}
+        if "host" not in names:
+            headers.insert(0, ("host", "testserver"))
+        if has_body and "content-length" not in names and "transfer-encoding" not in names:
+            headers.append(("transfer-encoding", "chunked"))
+        return headers
 
     # -- streamed request bodies (uploads) --------------------------------
 
@@ -514,95 +557,21 @@ class Target:
     async def _send_body(
         self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]], progress: _BodyProgress
     ) -> ProbeResponse:
-        transport = self._transport
-        assert transport is not None
-        if not isinstance(transport, httpx.ASGITransport):
+        if self._asgi_app is None:
             return await self._send_body_over_socket(request, body, progress)
-        return await self._send_body_in_process(transport, request, body, progress)
-
-    async def _send_body_in_process(
-        self,
-        transport: httpx.ASGITransport,
-        request: ProbeRequest,
-        body: Callable[[], AsyncIterator[bytes]],
-        progress: _BodyProgress,
-    ) -> ProbeResponse:
-        """In-process (mode asgi): the app called directly, as a client that
-        stops sending once answered would call it.
-
-        ``receive`` hands over the next chunk only when the app asks, and
-        says ``http.disconnect`` once the answer has begun (httpx's
-        ASGITransport would keep feeding an app that answers and then
-        drains, and adds a layer per chunk). The scope, the request headers
-        and an exception in the app (a 500) are as ASGITransport makes them.
-        """
-        chunks = body()
-        pending = aiter(chunks)
-        outgoing = self.build(request, pending)  # its headers: Transfer-Encoding when no Content-Length
-        url = outgoing.url
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": outgoing.method,
-            "headers": [(name.lower(), value) for name, value in outgoing.headers.raw],
-            "scheme": url.scheme,
-            "path": url.path,
-            "raw_path": url.raw_path.split(b"?")[0],
-            "query_string": url.query,
-            "server": (url.host, url.port),
-            "client": transport.client,
-            "root_path": transport.root_path,
-        }
-        status: int | None = None
-        headers: tuple[tuple[str, str], ...] = ()
-        kept = bytearray()
-        body_ended = False
-        answered = asyncio.Event()
-        finished = asyncio.Event()
-
-        async def receive() -> dict[str, Any]:
-            nonlocal body_ended
-            if answered.is_set():
-                return {"type": "http.disconnect"}
-            if body_ended:
-                await finished.wait()
-                return {"type": "http.disconnect"}
-            try:
-                chunk = await anext(pending)
-            except StopAsyncIteration:
-                body_ended = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            progress.moved()
-            return {"type": "http.request", "body": chunk, "more_body": True}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status, headers
-            progress.moved()
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = tuple(
-                    (bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1"))
-                    for k, v in message.get("headers", ())
-                )
-                answered.set()
-            elif message["type"] == "http.response.body":
-                kept.extend(message.get("body", b"")[: max(BODY_LIMIT - len(kept), 0)])
-                if not message.get("more_body", False):
-                    finished.set()
-
-        app: Any = transport.app
-        started = time.perf_counter()
-        try:
-            await app(scope, receive, send)
-        except Exception:  # as ASGITransport with raise_app_exceptions off: a 500
-            if status is None:
-                status = 500
-        finally:
-            finished.set()
-            with contextlib.suppress(AttributeError):
-                await chunks.aclose()  # type: ignore[attr-defined]
-        return ProbeResponse(status if status is not None else 500, headers, bytes(kept), time.perf_counter() - started)
+        # In-process: ``receive`` hands over the next chunk only when the app
+        # asks, and says ``http.disconnect`` once the answer has begun, as a
+        # client that stops sending once answered would.
+        answer = await call_app(
+            self._asgi_app,
+            request.method,
+            request.path,
+            self._in_process_headers(request, True),
+            aiter(body()),
+            keep_body=BODY_LIMIT,
+            on_progress=progress.moved,
+        )
+        return ProbeResponse(answer.status, answer.headers, answer.body, answer.elapsed)
 
     async def _send_body_over_socket(
         self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]], progress: _BodyProgress
@@ -615,6 +584,8 @@ class Target:
 
         url = self._base_url + request.path
         if url.startswith("https:") and self._ssl_context is None:
+            import httpx
+
             self._ssl_context = httpx.create_ssl_context()  # the trust the other probes use
         chunks = body()
         started = time.perf_counter()
@@ -644,6 +615,10 @@ _BLOCKING = ", and blocks the app's event loop meanwhile (a blocking call such a
 
 def _blocked_by_earlier(what: str, blocker: str) -> str:
     return f"{what} not sent: the app's event loop is still blocked by {blocker}, which did not answer"
+
+
+async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 class _BodyProgress:
