@@ -484,7 +484,7 @@ class Target:
             raise TargetUnavailable(
                 f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
             ) from None
-        except Exception as exc:  # noqa: BLE001 - any transport failure is the target being unreachable
+        except Exception as exc:
             # Exceptions inside the app arrive as 500s (raise_app_exceptions
             # is off), so what is left is the connection: say it in a line.
             raise TargetUnavailable(self._redacted(f"{request.method} {request.path}: {_one_line(exc)}")) from None
