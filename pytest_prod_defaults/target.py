@@ -206,6 +206,10 @@ class LoopBlocked(Exception):
     """The loop thread is still stuck in the app since an earlier request."""
 
 
+_ABANDONED: list[tuple[asyncio.AbstractEventLoop, set[asyncio.Task[Any]]]] = []
+"""Loops whose tasks would not end when cancelled, kept for the process's life."""
+
+
 class _LoopThread:
     """An asyncio loop on a daemon thread; the synchronous checks submit
     coroutines to it. The app's lifespan and transport live on it.
@@ -230,15 +234,22 @@ class _LoopThread:
         self.loop.run_forever()
         # Stopped. What is left (a request or lifespan an app blocked, and
         # only now let go) is cancelled here, so no task is destroyed pending.
-        try:
-            left = asyncio.all_tasks(self.loop)
+        # Cancelling can start new tasks (a lifespan's shutdown), so until
+        # none is left; bounded, as a task may swallow its cancellation.
+        deadline = time.monotonic() + 5.0
+        while left := asyncio.all_tasks(self.loop):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                # Still running (an app that blocks, or ignores cancellation):
+                # kept, never destroyed pending, so the garbage collector has
+                # nothing to report in some later test.
+                _ABANDONED.append((self.loop, left))
+                return
             for task in left:
                 task.cancel()
-            if left:  # bounded: a task may swallow its cancellation
-                self.loop.run_until_complete(asyncio.wait(left, timeout=1.0))
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        finally:
-            self.loop.close()
+            self.loop.run_until_complete(asyncio.wait(left, timeout=remaining))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
 
     def check_responsive(self) -> None:
         """Raise :class:`LoopBlocked` while an earlier request still blocks the loop."""
