@@ -40,7 +40,7 @@ from .kinds.header import REDACTED_HEADERS
 from .kinds.health_check import parse_content_type
 from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options, match_entries, user_middleware
 from .kinds.settings import comparable, setting_holds
-from .kinds.undocumented import FRAMING_HEADERS, probed_paths
+from .kinds.undocumented import APPLICATION_SETTINGS, FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
 from .set_cookie import parse_set_cookie, split_set_cookie
 from .sizes import format_size
@@ -54,17 +54,7 @@ HEALTH_PATHS = ("/healthz", "/health", "/livez", "/readyz", "/status", "/ping")
 NO_SUCH_PATH = "/.prod-defaults-init/no-such-path"
 """Asked first: an app that answers it as it answers a health path answers
 everything (a catch-all route), and has no health endpoint to find there."""
-SETTINGS_ATTRIBUTES = (
-    "debug",
-    "docs_url",
-    "redoc_url",
-    "openapi_url",
-    "swagger_ui_oauth2_redirect_url",
-    "root_path",
-    "max_body_size",
-    "form_limits",
-    "title",
-)
+SETTINGS_ATTRIBUTES = (*APPLICATION_SETTINGS, "title")
 """Application attributes ``[settings]`` documents (the undocumented check's
 list, and the title); each only where the installed framework has it."""
 DEFAULT_UPLOAD_CAP = 1024**3

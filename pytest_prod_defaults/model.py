@@ -36,6 +36,14 @@ def _compiles(pattern: str) -> str:
     return pattern
 
 
+def _http_method(method: object) -> str:
+    if not isinstance(method, str) or not re.fullmatch(r"[A-Za-z]+", method):
+        raise ValueError(f"{method!r} is not an HTTP method")
+    return method.upper()
+
+
+HttpMethod = Annotated[str, BeforeValidator(_http_method)]
+"""An HTTP method, any case: ``"post"`` is ``POST``."""
 UrlPath = Annotated[str, AfterValidator(_leading_slash)]
 """A request path (with optional query string) starting with ``/``."""
 ByteSize = Annotated[

@@ -13,24 +13,18 @@ from pydantic import BeforeValidator, field_validator
 from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import Entry, UrlPath
+from ..model import Entry, HttpMethod, UrlPath
 from ..set_cookie import SetCookie, cookies_named
 from ..target import ProbeRequest, ProbeResponse, Target
 
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_METHOD = re.compile(r"[A-Z]+")
 
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
 SameSite = Annotated[Literal["strict", "lax", "none"], BeforeValidator(_lower)]
-HttpMethod = Annotated[str, BeforeValidator(_upper)]
 
 
 class CookieEntry(Entry):
@@ -50,13 +44,6 @@ class CookieEntry(Entry):
         if not _COOKIE_NAME.fullmatch(name):
             raise ValueError(f"{name!r} is not a cookie name (letters, digits and !#$%&'*+-.^_`|~ only)")
         return name
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, method: str) -> str:
-        if not _METHOD.fullmatch(method):
-            raise ValueError(f"{method!r} is not an HTTP method")
-        return method
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,18 @@ import json
 import re
 import statistics
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import Field, field_validator
 
 from ..checks import BaseKind, Check, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import Entry, HttpStatus, UrlPath
+from ..model import Entry, HttpMethod, HttpStatus, UrlPath
 from ..target import BODY_LIMIT, ProbeRequest, ProbeResponse, Target
 
 _MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_METHOD = re.compile(r"[A-Z]+")
 SHOWN_VALUE_CHARS = 80
-
-
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-HttpMethod = Annotated[str, BeforeValidator(_upper)]
 
 
 def _toml_only_values(value: Any, where: str = "") -> None:
@@ -50,13 +42,6 @@ class HealthCheckEntry(Entry):
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
     max_ms: float | None = Field(default=None, gt=0)
     samples: int = Field(default=5, ge=1, le=100)
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, method: str) -> str:
-        if not _METHOD.fullmatch(method):
-            raise ValueError(f"{method!r} is not an HTTP method")
-        return method
 
     @field_validator("content_type")
     @classmethod

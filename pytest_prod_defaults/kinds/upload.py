@@ -15,29 +15,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BeforeValidator, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 
 from ..bodies import DEFAULT_CONTENT_TYPE, GeneratedBody, multipart_overhead
 from ..checks import BaseKind, Check, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import ByteSize, Entry, HttpStatus, UrlPath
+from ..model import ByteSize, Entry, HttpMethod, HttpStatus, UrlPath
 from ..sizes import format_size
 from ..target import ProbeRequest, Target
 
-_METHOD = re.compile(r"[A-Z]+")
 _FIELD_NAME = re.compile(r'[^"\\\x00-\x1f\x7f]+')
 _CONTENT_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(\s*;[\x20-\x7e]*)?")
 DEFAULT_FIELD = "file"
-
-
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-HttpMethod = Annotated[str, BeforeValidator(_upper)]
 
 
 class UploadEntry(Entry):
@@ -49,13 +41,6 @@ class UploadEntry(Entry):
     content_type: str | None = None
     max_bytes: ByteSize
     over_limit_status: HttpStatus = 413
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, method: str) -> str:
-        if not _METHOD.fullmatch(method):
-            raise ValueError(f"{method!r} is not an HTTP method")
-        return method
 
     @field_validator("field")
     @classmethod
