@@ -20,7 +20,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,14 +267,14 @@ class _LoopThread:
         if not ran.wait(BLOCKED_GRACE):
             self.blocked_by, self._ran = what, ran
 
-    def run(self, coro: Awaitable[T], timeout: float, what: str = "a request") -> T:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float, what: str = "a request") -> T:
         try:
             self.check_responsive()
         except LoopBlocked:
             if asyncio.iscoroutine(coro):
                 coro.close()  # never scheduled: no "never awaited" warning
             raise
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result(timeout)
         except FutureTimeout:
@@ -400,7 +400,7 @@ class Target:
         self._loop.stop()
         self._loop = None
 
-    def _run(self, coro: Awaitable[T], timeout: float, what: str, limit: str | None = None) -> T:
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float, what: str, limit: str | None = None) -> T:
         assert self._loop is not None
         try:
             return self._loop.run(coro, timeout, what)
