@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import sys
 
-from pytest_prod_defaults.manifest import load_manifest
+from pytest_prod_defaults.manifest import ManifestError, load_manifest
 from pytest_prod_defaults.registry import ordered_kinds, standalone_plugin_manager
 from pytest_prod_defaults.target import Target
+
+UNUSABLE_MANIFEST = 4
 
 
 def main(path: str) -> None:
     kinds = ordered_kinds(standalone_plugin_manager().hook.pytest_prod_defaults_kinds())
-    manifest = load_manifest(path, kinds, target_overrides={"mode": "server"})
+    try:
+        manifest = load_manifest(path, kinds, target_overrides={"mode": "server"})
+    except ManifestError:
+        sys.exit(UNUSABLE_MANIFEST)
     target = Target(manifest.target, manifest.root)
     try:
         target.app()  # imports the app and starts uvicorn

@@ -11,6 +11,9 @@ from pytest_prod_defaults.checks import DocumentedHeader
 from pytest_prod_defaults.kinds.cache_rule import CacheRuleKind
 from pytest_prod_defaults.manifest import load_manifest
 
+# Every HTTP check behaves the same in-process, under uvicorn and against a URL.
+pytestmark = pytest.mark.all_modes
+
 if TYPE_CHECKING:
     from conftest import Project
 
@@ -118,7 +121,6 @@ def shop_app(
     """
 
 
-@pytest.mark.all_modes
 def test_a_shop_that_follows_its_cache_rules_passes(project: Project) -> None:
     project.app(shop_app())
     project.manifest(MANIFEST)
@@ -248,7 +250,6 @@ def test_cached_despite_a_bypass_condition_fails_only_that_condition(
     assert "session=x" not in result.stdout.str()
 
 
-@pytest.mark.all_modes
 def test_a_positive_s_maxage_keeps_personalised_responses_in_shared_caches(project: Project) -> None:
     project.app(shop_app(personal="public, max-age=0, s-maxage=60"))
     project.manifest(MANIFEST)

@@ -3,11 +3,15 @@ documented attribute as documented."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import Project
 
 from pytest_prod_defaults.checks import DocumentedHeader
 from pytest_prod_defaults.kinds.cookie import CookieEntry, CookieKind
 from pytest_prod_defaults.set_cookie import cookie_names, cookies_named, parse_set_cookie
+
+# Every HTTP check behaves the same in-process, under uvicorn and against a URL.
+pytestmark = pytest.mark.all_modes
 
 SESSION_VALUE = "s3cr3t-session-token"
 

@@ -3,9 +3,13 @@ each reported on its own."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import Project
 
 from pytest_prod_defaults.kinds.health_check import HealthCheckEntry, HealthCheckKind, content_type_holds
+
+# Every HTTP check behaves the same in-process, under uvicorn and against a URL.
+pytestmark = pytest.mark.all_modes
 
 HEALTH_APP = """
     import asyncio

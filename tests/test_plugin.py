@@ -75,6 +75,7 @@ def test_every_documented_default_is_an_item_named_kind_name_detail(project: Pro
     )
 
 
+@pytest.mark.all_modes
 def test_documented_defaults_that_hold_pass(project: Project) -> None:
     project.app(SECURE_APP)
     project.manifest(HEADERS_MANIFEST)
@@ -83,6 +84,7 @@ def test_documented_defaults_that_hold_pass(project: Project) -> None:
     assert result.ret == 0
 
 
+@pytest.mark.all_modes
 def test_drift_reads_documented_then_live_then_why_owner_rollback_and_line(project: Project) -> None:
     project.app(SECURE_APP.replace("max-age=63072000; includeSubDomains", "max-age=300"))
     project.manifest(HEADERS_MANIFEST)
@@ -104,6 +106,7 @@ def test_drift_reads_documented_then_live_then_why_owner_rollback_and_line(proje
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
+@pytest.mark.all_modes
 def test_header_matchers_contains_matches_absent_and_case_insensitive_names(project: Project) -> None:
     project.app(
         """
@@ -125,6 +128,7 @@ def test_header_matchers_contains_matches_absent_and_case_insensitive_names(proj
         """
         [target]
         app = "app:app"
+        uvicorn = { server_header = false }  # in server and url modes
 
         [[header]]
         name = "Content-Security-Policy"
@@ -158,6 +162,7 @@ def test_header_matchers_contains_matches_absent_and_case_insensitive_names(proj
     )
 
 
+@pytest.mark.all_modes
 def test_headers_are_checked_on_error_responses_and_every_repeated_value(project: Project) -> None:
     project.app(
         """
