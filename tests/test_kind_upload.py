@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-import fastapi
 import pytest
 from conftest import Project
-from fastapi import FastAPI
 
 from pytest_prod_defaults.bodies import CHUNK_SIZE, GeneratedBody, multipart_overhead
 from pytest_prod_defaults.kinds.upload import UploadEntry, UploadKind
@@ -275,35 +273,6 @@ def test_sizes_are_bytes_or_strings_with_a_unit(project: Project, written: str, 
         f"{size + 1} 0 0",
         f"none {messages(size + 1)} {size + 1}",
     ]
-
-
-def test_fastapi_max_body_size(project: Project) -> None:
-    if not hasattr(FastAPI(), "max_body_size"):
-        pytest.skip(f"FastAPI {fastapi.__version__} has no FastAPI(max_body_size=...)")
-    project.app(
-        """
-        from fastapi import FastAPI, Request, UploadFile
-
-        app = FastAPI(max_body_size=64 * 1024)
-
-        @app.post("/upload", status_code=201)
-        async def upload(request: Request):
-            return {"received": len(await request.body())}
-
-        @app.post("/files", status_code=201)
-        async def files(avatar: UploadFile):
-            return {"size": len(await avatar.read())}
-        """
-    )
-    project.manifest(
-        manifest(
-            AVATAR + '[[upload]]\nname = "form"\npath = "/files"\nmax_bytes = 65536\n'
-            'encoding = "multipart"\nfield = "avatar"\n'
-        )
-    )
-    result = project.run()
-    result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines(["PASSED defaults.toml::upload:form[over-limit-streamed]"])
 
 
 def test_multipart_bodies_count_the_framing_and_carry_one_file(project: Project) -> None:
