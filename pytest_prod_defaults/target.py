@@ -20,6 +20,7 @@ import ssl
 import sys
 import threading
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -81,6 +82,22 @@ class ProbeResponse:
     def first(self, name: str) -> str | None:
         found = self.values(name)
         return found[0] if found else None
+
+    @functools.cached_property
+    def content(self) -> bytes:
+        """The body as the app wrote it: a gzip or deflate Content-Encoding
+        undone (every probe accepts them, as browsers do), at most
+        :data:`BODY_LIMIT` bytes. ``body`` stays as it came over the wire."""
+        encoding = (self.first("content-encoding") or "").strip().lower()
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            return self.body
+        # zlib reads gzip with 16 + MAX_WBITS; deflate is zlib-wrapped, or raw from some servers
+        for wbits in (16 + zlib.MAX_WBITS,) if encoding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+            try:
+                return zlib.decompressobj(wbits).decompress(self.body, BODY_LIMIT)
+            except zlib.error:
+                continue
+        return self.body
 
     def names(self) -> list[str]:
         return list(dict.fromkeys(key for key, _ in self.headers))

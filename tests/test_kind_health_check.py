@@ -106,6 +106,27 @@ def test_a_healthy_endpoint_passes_every_documented_item(project: Project) -> No
     )
 
 
+def test_a_compressed_json_body_is_read_as_the_app_wrote_it(project: Project) -> None:
+    # Every probe accepts gzip, as browsers do; GZipMiddleware then compresses.
+    project.app(
+        """
+        from fastapi import FastAPI
+        from starlette.middleware.gzip import GZipMiddleware
+
+        app = FastAPI()
+        app.add_middleware(GZipMiddleware, minimum_size=0)
+
+        @app.get("/healthz")
+        def healthz():
+            return {"status": "ok", "padding": "x" * 2000}
+        """
+    )
+    project.manifest(manifest('[[health_check]]\npath = "/healthz"\njson = { status = "ok" }\n'))
+    result = project.run()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::health_check:/healthz[[]json[]]"])
+
+
 def test_a_slow_but_healthy_endpoint_reads_as_slow_only(project: Project) -> None:
     project.app(HEALTH_APP)
     project.manifest(

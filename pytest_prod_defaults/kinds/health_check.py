@@ -161,10 +161,11 @@ class HealthCheck:
         what = f"health_check {self.name} json"
         wanted = f"JSON containing {show_json(documented)}"
         try:
-            live = json.loads(response.body)
+            live = json.loads(response.content)
         except (UnicodeDecodeError, ValueError):
             content_type = response.first("content-type") or "no content-type"
-            size = f"over {BODY_LIMIT} bytes" if len(response.body) >= BODY_LIMIT else f"{len(response.body)} bytes"
+            length = len(response.content)
+            size = f"over {BODY_LIMIT} bytes" if length >= BODY_LIMIT else f"{length} bytes"
             raise Drift(what, wanted, f"not JSON ({content_type}, {size})", answered) from None
         differences = list(json_differences(documented, live))
         if differences:
