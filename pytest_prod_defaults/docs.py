@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from .extends import PROFILE_PREFIX, PROFILES_DIR, ExtendsError, base_path, display_name
 from .manifest import Manifest
-from .model import Entry, Profile
+from .model import ENTRY_PEOPLE_FIELDS, Entry, Profile
 from .sizes import format_size, parse_size
 
 if sys.version_info >= (3, 11):
@@ -30,7 +30,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-PEOPLE_FIELDS = ("name", "why", "owner", "rollback", "docs", "skip", "until")
 KIND_TITLES = {
     "header": "Response headers",
     "cookie": "Cookies",
@@ -155,7 +154,7 @@ def documented_values(entry: Entry, many: bool) -> dict[str, Any]:
     return {
         key: value
         for key, value in values.items()
-        if key not in PEOPLE_FIELDS and value is not None and (many or value not in ([], {}))
+        if key not in ENTRY_PEOPLE_FIELDS and value is not None and (many or value not in ([], {}))
     }
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .model import ENTRY_PEOPLE_FIELDS
 from .toml_positions import KeyPath, key_lines, line_of
 
 PROFILE_PREFIX = "profile:"
 PROFILES_DIR = Path(__file__).with_name("profiles")
-PEOPLE_KEYS = frozenset({"name", "why", "owner", "rollback", "docs", "skip", "until"})
 IDENTITY_KEYS = {
     "header": "name",
     "cookie": "name",
@@ -140,7 +140,7 @@ def _merge(
                     continue
                 previous = located.origins.get((key, found))
                 identity_key = IDENTITY_KEYS.get(key, "name")
-                if set(entry) <= PEOPLE_KEYS | {identity_key}:
+                if set(entry) <= set(ENTRY_PEOPLE_FIELDS) | {identity_key}:
                     merged[found] = {**merged[found], **entry}  # amends: a waiver, a new owner
                     if previous is not None:
                         located.inherited[(key, found)] = located.inherited.get((key, found), previous.location())

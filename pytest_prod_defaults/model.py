@@ -73,10 +73,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
-class Entry(Strict):
-    """Fields every manifest entry carries: it is documentation first."""
+class Documentation(Strict):
+    """The people-facing fields: why a default exists, who owns it, how to
+    roll it back, and a waiver. Every entry carries them; so does one
+    setting written in its table form."""
 
-    name: str | None = None
     why: str | None = None
     owner: str | None = None
     rollback: str | None = None
@@ -84,15 +85,21 @@ class Entry(Strict):
     skip: str | None = None
     until: datetime.date | None = None
 
-    _line: int | None = PrivateAttr(default=None)
-    _source: str | None = PrivateAttr(default=None)
-    _inherited: str | None = PrivateAttr(default=None)
-
     @model_validator(mode="after")
-    def _until_needs_skip(self) -> Entry:
+    def _until_needs_skip(self) -> Documentation:
         if self.until is not None and self.skip is None:
             raise ValueError("'until' dates a waiver: give 'skip' a reason too")
         return self
+
+
+class Entry(Documentation):
+    """Fields every manifest entry carries: it is documentation first."""
+
+    name: str | None = None
+
+    _line: int | None = PrivateAttr(default=None)
+    _source: str | None = PrivateAttr(default=None)
+    _inherited: str | None = PrivateAttr(default=None)
 
     # Read straight from pydantic's private store: ``self._line`` goes
     # through BaseModel.__getattr__, a cost every item paid several times.
@@ -118,6 +125,12 @@ class Entry(Strict):
 
     def default_name(self) -> str:
         return "default"
+
+
+DOCUMENTATION_FIELDS = tuple(Documentation.model_fields)
+"""why, owner, rollback, docs, skip, until."""
+ENTRY_PEOPLE_FIELDS = ("name", *DOCUMENTATION_FIELDS)
+"""The keys of an entry that document it rather than what it checks."""
 
 
 class Profile(Strict):

@@ -86,21 +86,22 @@ def _max_age_of(cookie: SetCookie) -> str:
     return "absent (a session cookie)"
 
 
+def _flag_attribute(key: str, label: str) -> Attribute:
+    """A valueless attribute (Secure, HttpOnly): documented true or false,
+    live present or absent."""
+    name = label.lower()
+    return Attribute(
+        key,
+        label,
+        lambda entry: _flag(bool(getattr(entry, key))),
+        lambda cookie: _flag(cookie.has(name)),
+        lambda entry, cookie: cookie.has(name) == getattr(entry, key),
+    )
+
+
 ATTRIBUTES = (
-    Attribute(
-        "secure",
-        "Secure",
-        lambda entry: _flag(bool(entry.secure)),
-        lambda cookie: _flag(cookie.has("secure")),
-        lambda entry, cookie: cookie.has("secure") == entry.secure,
-    ),
-    Attribute(
-        "http_only",
-        "HttpOnly",
-        lambda entry: _flag(bool(entry.http_only)),
-        lambda cookie: _flag(cookie.has("httponly")),
-        lambda entry, cookie: cookie.has("httponly") == entry.http_only,
-    ),
+    _flag_attribute("secure", "Secure"),
+    _flag_attribute("http_only", "HttpOnly"),
     Attribute(
         "same_site",
         "SameSite",

@@ -16,56 +16,40 @@ fields, which override the table's for that one setting::
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import enum
 from collections.abc import Iterable
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, Drift, NotApplicable
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import Entry
+from ..model import DOCUMENTATION_FIELDS, Documentation, Entry
 from ..target import Target
 
-PEOPLE_FIELDS = ("why", "owner", "rollback", "docs", "skip", "until")
 SHOWN_VALUE_CHARS = 80
 MASK = "**********"
 
 
-class DocumentedSetting(BaseModel):
+class DocumentedSetting(Documentation):
     """One documented attribute: its value and, in the table form, people
     fields of its own."""
 
-    model_config = ConfigDict(extra="forbid")
-
     value: Any
-    why: str | None = None
-    owner: str | None = None
-    rollback: str | None = None
-    docs: str | None = None
-    skip: str | None = None
-    until: datetime.date | None = None
-
-    @model_validator(mode="after")
-    def _until_needs_skip(self) -> DocumentedSetting:
-        if self.until is not None and self.skip is None:
-            raise ValueError("'until' dates a waiver: give 'skip' a reason too")
-        return self
 
 
 def _documented_setting(data: object) -> object:
     """A plain value becomes ``{"value": ...}``; an inline table with a
     ``value`` key is the table form, with people fields only."""
     if isinstance(data, dict) and "value" in data:
-        unknown = [key for key in data if key != "value" and key not in PEOPLE_FIELDS]
+        unknown = [key for key in data if key != "value" and key not in DOCUMENTATION_FIELDS]
         if unknown:
-            close = difflib.get_close_matches(str(unknown[0]), ["value", *PEOPLE_FIELDS], n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"known keys: value, {', '.join(PEOPLE_FIELDS)}"
+            close = difflib.get_close_matches(str(unknown[0]), ["value", *DOCUMENTATION_FIELDS], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: value, {', '.join(DOCUMENTATION_FIELDS)}"
             raise ValueError(
                 f"unknown key {unknown[0]!r} in a setting's table form; {hint} "
                 "(to document a table value that has a 'value' key, write value = { value = ... })"
