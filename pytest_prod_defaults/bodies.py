@@ -71,11 +71,6 @@ class GeneratedBody:
     def chunk_size(self) -> int:
         return min(CHUNK_SIZE, max(1, (self.size + 1) // 2))
 
-    @property
-    def file_size(self) -> int:
-        """Bytes of content between the framing (all of it for a raw body)."""
-        return self.size - len(self.head) - len(self.tail)
-
     async def chunks(self) -> AsyncIterator[bytes]:
         chunk_size = self.chunk_size
         filler = FILLER_BYTE * chunk_size

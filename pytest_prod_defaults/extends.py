@@ -12,7 +12,7 @@ from, so failures and reports point where the effective entry is written.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,7 +271,3 @@ def _merge_located(
                 if origin is not None:
                     located.inherited[(key, found)] = origin.location()
     return mapping
-
-
-def inherited_entries(locator: Locator, kinds: Iterable[str]) -> dict[KeyPath, str]:
-    return {path: where for path, where in locator.inherited.items() if path[0] in set(kinds)}

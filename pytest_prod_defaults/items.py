@@ -58,19 +58,9 @@ class DefaultsSession:
             raise pytest.UsageError("unusable defaults manifest:\n" + "\n".join(problems))
         return cls(config, runs)
 
-    @property
-    def run(self) -> DefaultsRun:
-        """The run, when there is one manifest."""
-        return self.runs[0]
-
     def close(self) -> None:
         for run in self.runs:
             run.close()
-
-    def file_nodeid(self, run: DefaultsRun) -> str:
-        """The node id of a manifest: its path from the rootdir, as pytest
-        names files; reports order results by it."""
-        return manifest_nodeid(self.config, run)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
@@ -79,7 +69,7 @@ class DefaultsSession:
         collected: list[pytest.Item] = []
         for run in self.runs:
             manifest_file = DefaultsFile.from_parent(
-                session, path=run.manifest.path.resolve(), nodeid=self.file_nodeid(run), defaults=self, run=run
+                session, path=run.manifest.path.resolve(), nodeid=manifest_nodeid(self.config, run), run=run
             )
             found = manifest_file.collect()
             # The file is not under the collected paths, so report it as
@@ -105,6 +95,8 @@ class DefaultsSession:
 
 
 def manifest_nodeid(config: pytest.Config, run: DefaultsRun) -> str:
+    """The node id of a manifest: its path from the rootdir, as pytest names
+    files; reports order results by it."""
     path = run.manifest.path.resolve()
     try:
         return path.relative_to(config.rootpath.resolve()).as_posix()
@@ -122,9 +114,8 @@ def _display_path(config: pytest.Config, path: Path) -> Path:
 
 
 class DefaultsFile(pytest.File):
-    def __init__(self, *, defaults: DefaultsSession, run: DefaultsRun, **kwargs: Any) -> None:
+    def __init__(self, *, run: DefaultsRun, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.defaults = defaults
         self.run = run
 
     def collect(self) -> list[DefaultItem]:
