@@ -76,6 +76,11 @@ class Check:
     line: int | None = None
     """Manifest line of this check when it is not the entry's own
     (one key of ``[settings]``)."""
+    reads_only_target: bool = False
+    """``run`` only reads the target (its responses, its app object) and does
+    no I/O of its own, so once those are fetched it can be decided again
+    without talking to the service. A pytest run then reports a pass without
+    pytest's per-item setup and teardown; leave it ``False`` if unsure."""
 
     @property
     def id(self) -> str:

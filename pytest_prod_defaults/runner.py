@@ -10,7 +10,7 @@ from typing import Any
 
 from .checks import Check, CheckKind
 from .manifest import Manifest, load_manifest
-from .target import Target
+from .target import CacheMiss, Target
 
 
 @dataclass
@@ -39,6 +39,26 @@ class DefaultsRun:
                     found.extend(kind.checks(entry, self.manifest))
             self._checks = found
         return self._checks
+
+    def holds_from_cache(self, check: Check) -> bool:
+        """Whether ``check`` holds, judged only from what the target has
+        already answered: ``False`` when it drifts, finds something, cannot
+        run, or would have to import, start or call the target.
+
+        No I/O happens, so the caller may report the pass without the
+        ceremony a request needs (output capture, log capture); anything
+        else runs ``check`` again the ordinary way, to the same answer.
+        """
+        if not check.reads_only_target:
+            return False
+        target = self.target
+        target.cached_only = True
+        try:
+            return not any(True for _ in check.run(target) or ())
+        except (Exception, CacheMiss):
+            return False
+        finally:
+            target.cached_only = False
 
     def close(self) -> None:
         self.target.close()

@@ -49,6 +49,12 @@ BLOCKED_GRACE = 0.25
 blocked by the app (a blocking call inside an ``async def``)."""
 
 
+class CacheMiss(BaseException):
+    """Raised while :attr:`Target.cached_only` is set by anything that would
+    import, start or call the target. A ``BaseException``, so a check's own
+    ``except Exception`` cannot mistake it for an answer."""
+
+
 @dataclass(frozen=True)
 class ProbeRequest:
     """One distinct request; equal requests share one response."""
@@ -324,6 +330,10 @@ class Target:
     _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
     _ssl_context: ssl.SSLContext | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    cached_only: bool = False
+    """While set, only what the target already answered is read: a response
+    not yet fetched, an app not yet loaded, any request raise
+    :class:`CacheMiss` instead of doing I/O."""
 
     def __repr__(self) -> str:
         # Shown by pytest's --showlocals: not the spec's headers (credentials)
@@ -333,6 +343,8 @@ class Target:
     # -- start and stop -------------------------------------------------
 
     def _start(self) -> None:
+        if self.cached_only:  # every request and the app's import pass here
+            raise CacheMiss
         if self._started:
             if self._failure:
                 raise TargetUnavailable(self._failure)
@@ -444,6 +456,8 @@ class Target:
         if self.spec.app is None:
             raise NotApplicable(f"mode = {self.spec.mode!r} has no application object; give [target].app to inspect it")
         if self._app is None:
+            if self.cached_only:
+                raise CacheMiss
             if self.spec.mode == "url":
                 self._app = import_app(self.spec.app, self._app_root(), self.spec.env)
             else:

@@ -219,17 +219,26 @@ class CacheRuleKind(BaseKind):
 
     def checks(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[Check]:
         for path in entry.cached:
-            yield Check("cache_rule", entry.name, path, entry, partial(check_cached, entry, path))
+            yield Check(
+                "cache_rule", entry.name, path, entry, partial(check_cached, entry, path), reads_only_target=True
+            )
             if entry.vary:
-                yield Check("cache_rule", entry.name, f"{path} vary", entry, partial(check_vary, entry, path))
+                yield Check(
+                    "cache_rule",
+                    entry.name,
+                    f"{path} vary",
+                    entry,
+                    partial(check_vary, entry, path),
+                    reads_only_target=True,
+                )
             for condition, name in entry.bypass.conditions():
                 subject = f"{path} with {condition} {name}"
                 request = bypass_request(path, condition, name)
                 run = partial(check_uncacheable, entry, subject, request)
-                yield Check("cache_rule", entry.name, f"{path} {condition} {name}", entry, run)
+                yield Check("cache_rule", entry.name, f"{path} {condition} {name}", entry, run, reads_only_target=True)
         for path in entry.not_cached:
             run = partial(check_uncacheable, entry, path, ProbeRequest(path))
-            yield Check("cache_rule", entry.name, path, entry, run)
+            yield Check("cache_rule", entry.name, path, entry, run, reads_only_target=True)
 
     def probed_paths(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[str]:
         return [*entry.cached, *entry.not_cached]

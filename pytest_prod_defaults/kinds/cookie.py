@@ -178,9 +178,16 @@ class CookieKind(BaseKind):
     model = CookieEntry
 
     def checks(self, entry: CookieEntry, manifest: Manifest) -> Iterable[Check]:
-        yield Check("cookie", entry.name, "set", entry, partial(check_set, entry))
+        yield Check("cookie", entry.name, "set", entry, partial(check_set, entry), reads_only_target=True)
         for attribute in documented_attributes(entry):
-            yield Check("cookie", entry.name, attribute.key, entry, partial(check_attribute, entry, attribute))
+            yield Check(
+                "cookie",
+                entry.name,
+                attribute.key,
+                entry,
+                partial(check_attribute, entry, attribute),
+                reads_only_target=True,
+            )
 
     def probed_paths(self, entry: CookieEntry, manifest: Manifest) -> Iterable[str]:
         return [entry.path] if entry.method == "GET" else []

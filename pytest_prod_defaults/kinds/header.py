@@ -100,7 +100,7 @@ class HeaderKind(BaseKind):
 
     def checks(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[Check]:
         for path in self.paths(entry, manifest):
-            yield Check("header", entry.name, path, entry, partial(check_header, entry, path))
+            yield Check("header", entry.name, path, entry, partial(check_header, entry, path), reads_only_target=True)
 
     def probed_paths(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[str]:
         return self.paths(entry, manifest)

@@ -207,11 +207,11 @@ class HealthCheckKind(BaseKind):
     def checks(self, entry: HealthCheckEntry, manifest: Manifest) -> Iterable[Check]:
         health = HealthCheck(entry)
         name = health.name
-        yield Check("health_check", name, "status", entry, health.check_status)
+        yield Check("health_check", name, "status", entry, health.check_status, reads_only_target=True)
         if entry.content_type is not None:
-            yield Check("health_check", name, "content_type", entry, health.check_content_type)
+            yield Check("health_check", name, "content_type", entry, health.check_content_type, reads_only_target=True)
         if entry.json_body is not None:
-            yield Check("health_check", name, "json", entry, health.check_json)
+            yield Check("health_check", name, "json", entry, health.check_json, reads_only_target=True)
         if entry.max_ms is not None:
             yield Check("health_check", name, "latency", entry, health.check_latency)
 

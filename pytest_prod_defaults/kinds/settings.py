@@ -200,6 +200,7 @@ class SettingsKind(BaseKind):
                 setting_entry(entry, key, setting, manifest),
                 partial(check_setting, key, setting.value),
                 line=manifest.line_of("settings", key),
+                reads_only_target=True,
             )
 
 

@@ -184,7 +184,15 @@ class UndocumentedKind(BaseKind):
 
     def checks(self, entry: UndocumentedPolicy, manifest: Manifest) -> Iterable[Check]:
         def check(name: str, detail: str | None, run: Any) -> Check:
-            return Check("undocumented", name, detail, entry, run, line=manifest.line_of("undocumented", name))
+            return Check(
+                "undocumented",
+                name,
+                detail,
+                entry,
+                run,
+                line=manifest.line_of("undocumented", name),
+                reads_only_target=True,
+            )
 
         if entry.headers != "off":
             documented = documented_headers(manifest)
