@@ -145,6 +145,15 @@ class DefaultItem(pytest.Item):
     def _finish(self, **how: Any) -> None:
         self.result = result_of(self.run.manifest, self.check, **how)
 
+    def held_without_io(self) -> bool:
+        """Whether the check holds judged only from what the target has
+        already answered (:meth:`DefaultsRun.holds_from_cache`); if it does,
+        its result is recorded as by :meth:`runtest`."""
+        if not self.run.holds_from_cache(self.check):
+            return False
+        self._finish(findings=[])
+        return True
+
     def runtest(self) -> None:
         try:
             findings = list(self.check.run(self.run.target) or ())

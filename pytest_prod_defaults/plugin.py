@@ -64,6 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="args",
         default=["defaults.toml"],
     )
+    parser.addini(
+        "defaults_full_protocol",
+        "run every default through pytest's full setup/call/teardown protocol, even a passing comparison of a "
+        "response already fetched (for hooks that must see every item's phases)",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -94,6 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("check_defaults"):
         return
     from .items import DefaultsSession
+    from .protocol import DirectReports
     from .reporting import DefaultsReporter, report_paths
 
     # Workers only attach results to their reports: the controller writes.
@@ -102,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = DefaultsSession.start(config, manifest_paths(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "prod_defaults_session")
+    config.pluginmanager.register(DirectReports(config), "prod_defaults_protocol")
     if controller:
         config.pluginmanager.register(DefaultsReporter(config, session.runs, paths), "prod_defaults_reporter")
 

@@ -1,0 +1,130 @@
+"""How the manifest's items run: a passing comparison is reported directly.
+
+Most defaults compare a response already fetched for an earlier item (one GET
+of a path serves every header documented on it). pytest's protocol around
+such an item (setup and teardown of its collectors, output and log capture
+for three phases) costs several times the comparison. So when a check holds
+judged only from what the target has already answered (no I/O, nothing that
+could print or log), its setup, call and teardown reports are made here,
+passed, as pytest makes them, and go through the same hooks (terminal,
+JUnit XML, ``--lf``, xdist, the defaults report).
+
+Everything else takes pytest's own protocol, which runs the check again the
+ordinary way: a drift, a finding, a skip, a marked item, a check that must
+send a request, the first and the last item of a manifest (they set its
+collectors up and tear them down), and every item when a conftest.py hooks
+into the per-phase hooks or the ini ``defaults_full_protocol`` is true.
+
+While these reports are made, the objects alive at the first of them (the
+imported modules, the app, the collected items) are kept out of the garbage
+collector's walks (:func:`gc.freeze`): they live to the end of the run, and a
+FastAPI app's tens of thousands of objects would otherwise be walked again and
+again as reports pile up. They are handed back to the collector when pytest
+has finished with the session (the last of its clean-ups).
+
+Imported only under ``--check-defaults``.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from .items import DefaultItem
+
+PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown", "pytest_runtest_makereport")
+"""Hooks a conftest.py implements to see every item's phases: with one of
+them, every item takes pytest's own protocol."""
+
+
+class DirectReports:
+    """Plugin object making the reports of passing comparisons directly."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.full_protocol = bool(
+            config.getini("defaults_full_protocol")
+            or config.getoption("setuponly", False)
+            or config.getoption("setupplan", False)
+        )
+        self._handed_to: tuple[pytest.Item, pytest.Item | None] | None = None
+        """The last (item, nextitem) pytest ran."""
+        self._direct_allowed: dict[pytest.Collector | None, bool] = {}
+        self._froze = False
+        # pytest's own clean-ups (its final garbage collections among them)
+        # were registered after this one, so they run before it.
+        config.add_cleanup(self._thaw)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+        previous, self._handed_to = self._handed_to, (item, nextitem)
+        if not (
+            isinstance(item, DefaultItem)
+            and previous is not None
+            and previous[1] is item  # pytest ran the previous item knowing this one came next,
+            and previous[0].parent is item.parent  # so the manifest's setup stands,
+            and nextitem is not None
+            and nextitem.parent is item.parent  # and no teardown is due after this one.
+            and self._allowed(item)
+        ):
+            return None
+        call = pytest.CallInfo.from_call(
+            item.held_without_io, "call", reraise=(KeyboardInterrupt, pytest.exit.Exception)
+        )
+        if call.excinfo is not None or not call.result:
+            return None
+        self._freeze()
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        keywords: dict[str, Literal[1]] = dict.fromkeys(item.keywords, 1)
+        for when, at in (("setup", call.start), ("call", None), ("teardown", call.stop)):
+            if at is None:
+                # Through the hook, so plugins decorating reports see this one.
+                report = ihook.pytest_runtest_makereport(item=item, call=call)
+            else:
+                report = pytest.TestReport(
+                    item.nodeid,
+                    item.location,
+                    keywords,
+                    "passed",
+                    None,
+                    when,  # type: ignore[arg-type]
+                    start=at,
+                    stop=at,
+                    user_properties=item.user_properties,
+                )
+            ihook.pytest_runtest_logreport(report=report)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _allowed(self, item: DefaultItem) -> bool:
+        if self.full_protocol:
+            return False
+        parent = item.parent
+        allowed = self._direct_allowed.get(parent)
+        if allowed is None:
+            allowed = self._direct_allowed[parent] = not _conftest_hooks_phases(item)
+        return allowed and next(item.iter_markers(), None) is None
+
+    def _freeze(self) -> None:
+        if not self._froze and gc.get_freeze_count() == 0:  # never undo a freeze of the user's
+            gc.freeze()
+            self._froze = True
+
+    def _thaw(self) -> None:
+        if self._froze:
+            gc.unfreeze()
+            self._froze = False
+
+
+def _conftest_hooks_phases(item: pytest.Item) -> bool:
+    """Whether a conftest.py that applies to ``item`` implements a per-phase
+    hook: it expects to see every item's setup, call and teardown."""
+    for name in PHASE_HOOKS:
+        for impl in getattr(item.ihook, name).get_hookimpls():
+            if Path(getattr(impl.plugin, "__file__", None) or "").name == "conftest.py":
+                return True
+    return False

@@ -1,0 +1,356 @@
+"""Passing comparisons of responses already fetched are reported without
+pytest's per-phase protocol (pytest_prod_defaults/protocol.py): the same
+outcomes, reports and output as the full protocol, which everything else
+still takes (drifts, marks, requests, conftest phase hooks, the ini switch),
+and the garbage collector handed back when the session ends."""
+
+from __future__ import annotations
+
+import gc
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Project
+
+from pytest_prod_defaults.registry import builtin_kind_modules, ordered_kinds
+from pytest_prod_defaults.runner import DefaultsRun
+from pytest_prod_defaults.target import CacheMiss, ProbeRequest
+
+HEADERS = 5
+PATHS = ("/a", "/b")
+
+# Every request prints and logs a line (and appends to requests.log), so a
+# test can see where the app's output went and how many requests were sent.
+APP = f"""
+    import logging
+    from pathlib import Path
+
+    from fastapi import FastAPI, Request
+
+    HEADERS = {{f"X-Default-{{i}}": f"value-{{i}}" for i in range({HEADERS})}}
+    log = logging.getLogger("shop")
+    app = FastAPI()
+
+
+    @app.middleware("http")
+    async def documented_defaults(request: Request, call_next):
+        print(f"served {{request.url.path}}")
+        log.warning("logged %s", request.url.path)
+        with Path("requests.log").open("a") as requests:
+            requests.write(f"{{request.method}} {{request.url.path}}\\n")
+        response = await call_next(request)
+        response.headers.update(HEADERS)
+        return response
+
+
+    @app.get("/a")
+    def a():
+        return {{"page": "a"}}
+
+
+    @app.get("/b")
+    def b():
+        return {{"page": "b"}}
+
+
+    @app.post("/upload")
+    async def upload(request: Request):
+        return {{"received": len(await request.body())}}
+"""
+
+QUIET = """
+[undocumented]
+headers = "off"
+settings = "off"
+middleware = "off"
+config = "off"
+"""
+
+
+def manifest(values: dict[int, str] | None = None, extra: str = "") -> str:
+    """``HEADERS`` header entries on both paths; ``values`` overrides the
+    documented value of some (a drift)."""
+    values = values or {}
+    lines = ["[target]", 'app = "app:app"', f"paths = {json.dumps(list(PATHS))}", ""]
+    for i in range(HEADERS):
+        lines += ["[[header]]", f'name = "X-Default-{i}"', f'equals = "{values.get(i, f"value-{i}")}"', ""]
+    return "\n".join(lines) + extra + QUIET
+
+
+def item_ids() -> list[str]:
+    return [f"defaults.toml::header:X-Default-{i}[{path}]" for i in range(HEADERS) for path in PATHS]
+
+
+FULL_PROTOCOL = [
+    "defaults.toml::header:X-Default-0[/a]",  # the first: sets the manifest up, and GETs /a
+    "defaults.toml::header:X-Default-0[/b]",  # GETs /b
+    "defaults.toml::header:X-Default-4[/b]",  # the last: tears the manifest down
+]
+
+
+class PhaseRecorder:
+    """A plugin object (not a conftest.py) noting which items went through
+    pytest's setup phase, and the garbage collector's state after each."""
+
+    def __init__(self) -> None:
+        self.setup: list[str] = []
+        self.frozen: list[int] = []
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.setup.append(item.nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.frozen.append(gc.get_freeze_count())
+
+
+def run(project: Project, *args: str, plugins: tuple[object, ...] = ()) -> pytest.RunResult:
+    return project.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-rA", *args, plugins=plugins)
+
+
+def test_passing_comparisons_of_fetched_responses_skip_the_per_phase_hooks(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    recorder = PhaseRecorder()
+    result = run(project, plugins=(recorder,))
+    result.assert_outcomes(passed=HEADERS * len(PATHS))
+    assert recorder.setup == FULL_PROTOCOL
+    # One request per path, as under the full protocol.
+    assert (project.path / "requests.log").read_text().splitlines() == ["GET /a", "GET /b"]
+
+
+def test_the_ini_switch_sends_every_item_through_the_full_protocol(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    recorder = PhaseRecorder()
+    result = run(project, "-o", "defaults_full_protocol=true", plugins=(recorder,))
+    result.assert_outcomes(passed=HEADERS * len(PATHS))
+    assert recorder.setup == item_ids()
+    assert recorder.frozen == [0] * len(item_ids())  # and the garbage collector is left alone
+
+
+def test_a_conftest_phase_hook_sees_every_item(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    project.pytester.makeconftest(
+        """
+        from pathlib import Path
+
+        def pytest_runtest_setup(item):
+            with Path("setups.log").open("a") as log:
+                log.write(item.nodeid + "\\n")
+        """
+    )
+    run(project).assert_outcomes(passed=HEADERS * len(PATHS))
+    assert (project.path / "setups.log").read_text().splitlines() == item_ids()
+
+
+def _junit_cases(path: Path) -> list[tuple[Any, ...]]:
+    cases = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        properties = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        children = [child.tag for child in case if child.tag != "properties"]
+        cases.append(
+            (case.get("classname"), case.get("name"), case.get("file"), case.get("line"), properties, children)
+        )
+    return cases
+
+
+def _report_results(path: Path) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text())["results"])
+
+
+def test_reports_are_those_of_the_full_protocol(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest({3: "drifted"}))
+    direct = run(project, "--junitxml=direct.xml", "--defaults-report=direct.json", "-v")
+    full = run(project, "-o", "defaults_full_protocol=true", "--junitxml=full.xml", "--defaults-report=full.json", "-v")
+    for result in (direct, full):
+        result.assert_outcomes(passed=HEADERS * len(PATHS) - 2, failed=2)
+    assert _junit_cases(project.path / "direct.xml") == _junit_cases(project.path / "full.xml")
+    assert _report_results(project.path / "direct.json") == _report_results(project.path / "full.json")
+
+    def verdicts(result: pytest.RunResult) -> list[str]:
+        return [line for line in result.outlines if line.startswith("defaults.toml::")]
+
+    assert verdicts(direct) == verdicts(full)
+    assert len(verdicts(direct)) == HEADERS * len(PATHS)
+
+
+def test_a_drift_among_direct_reports_fails_with_its_explanation_and_x_stops_there(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest({2: "drifted"}))
+    result = run(project, "-x")
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*header X-Default-2 on /a: documented 'drifted', live 'value-2'*",
+            "FAILED defaults.toml::header:X-Default-2[[]/a[]]*",
+        ]
+    )
+
+
+def test_the_apps_output_is_captured_by_the_item_that_sent_the_request(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    result = run(project)
+    result.assert_outcomes(passed=HEADERS * len(PATHS))
+    output = result.stdout.str()
+    # Shown once each, in the PASSES section, under the items that sent the
+    # requests: nothing the app printed or logged escaped capture.
+    for path in PATHS:
+        assert output.count(f"served {path}") == 1
+        assert output.count(f"logged {path}") == 1
+    passes = output.index("= PASSES =")
+    assert output.index("served /a") > passes
+    result.stdout.fnmatch_lines(
+        ["*_ header:X-Default-0[[]/a[]] _*", "*Captured stdout call*", "served /a", "*Captured log call*", "*logged /a"]
+    )
+
+
+def test_marked_items_take_the_full_protocol(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    # A strict xfail on a default that holds must fail as XPASS(strict):
+    # reported directly, it would pass.
+    project.pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if item.name == "header:X-Default-2[/a]":
+                    item.add_marker(pytest.mark.xfail(strict=True, reason="known"))
+        """
+    )
+    result = run(project)
+    result.assert_outcomes(passed=HEADERS * len(PATHS) - 1, failed=1)
+    result.stdout.fnmatch_lines(["*XPASS(strict)*known*"])
+
+
+def test_a_waiver_among_direct_reports_is_skipped_with_its_reason(project: Project) -> None:
+    project.app(APP)
+    text = manifest()
+    text = text.replace('name = "X-Default-2"\n', 'name = "X-Default-2"\nskip = "rolled back, INC-7"\n')
+    project.manifest(text)
+    result = run(project)
+    result.assert_outcomes(passed=HEADERS * len(PATHS) - 2, skipped=2)
+    result.stdout.fnmatch_lines(["SKIPPED [[]2[]] defaults.toml: rolled back, INC-7"])
+
+
+def test_the_garbage_collector_is_frozen_while_reporting_and_handed_back(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    recorder = PhaseRecorder()
+    assert gc.get_freeze_count() == 0
+    run(project, plugins=(recorder,)).assert_outcomes(passed=HEADERS * len(PATHS))
+    assert recorder.frozen[0] == 0  # the first item sent a request: nothing frozen yet
+    assert all(count > 0 for count in recorder.frozen[2:])  # the app was loaded: frozen from then on
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_freeze_of_the_users_is_left_as_it_was(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    project.pytester.makeconftest("import gc\n\ndef pytest_configure(config):\n    gc.freeze()\n")
+    try:
+        run(project).assert_outcomes(passed=HEADERS * len(PATHS))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+UNRAISABLE_TEST = """
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            raise RuntimeError("raised in __del__")
+
+
+    def test_leaves_a_cycle_behind():
+        Cycle()
+"""
+
+
+def test_an_unraisable_exception_after_the_defaults_is_still_reported_by_pytest(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    project.pytester.makepyfile(test_leak=UNRAISABLE_TEST)
+    # In a child process: the warning filters of this suite would turn the
+    # warning into an error. Without hypothesis's plugin: its lazy import at
+    # the terminal summary compiles code, and CPython 3.11 fails that compile
+    # if the cycle's finalizer runs inside it, with or without this plugin.
+    result = project.pytester.runpytest_subprocess(
+        "--check-defaults", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:hypothesispytest"
+    )
+    result.assert_outcomes(passed=HEADERS * len(PATHS) + 1)
+    # As pytest reports it without --check-defaults: at the end of the run.
+    result.stderr.fnmatch_lines(["*PytestUnraisableExceptionWarning*Cycle.__del__*", "RuntimeError: raised in __del__"])
+
+
+# -- the pytest-free side: judging a check from cached responses only -------
+
+
+def open_run(project: Project, text: str) -> DefaultsRun:
+    project.manifest(text)
+    kinds = ordered_kinds([module.pytest_prod_defaults_kinds() for module in builtin_kind_modules()])
+    return DefaultsRun.open(project.path / "defaults.toml", kinds)
+
+
+def requests_sent(project: Project) -> list[str]:
+    log = project.path / "requests.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_holds_from_cache_sends_nothing_and_needs_the_response_fetched(project: Project) -> None:
+    project.app(APP)
+    run_ = open_run(project, manifest({1: "drifted"}))
+    try:
+        by_id = {check.id: check for check in run_.checks()}
+        holding, drifting = by_id["header:X-Default-0[/a]"], by_id["header:X-Default-1[/a]"]
+        # Nothing fetched yet: not judged, and the app is not even imported.
+        assert run_.holds_from_cache(holding) is False
+        assert run_.target._app is None
+        assert requests_sent(project) == []
+        holding.run(run_.target)  # the ordinary way: imports, starts, GETs /a
+        assert requests_sent(project) == ["GET /a"]
+        assert run_.holds_from_cache(holding) is True
+        assert run_.holds_from_cache(drifting) is False
+        assert run_.holds_from_cache(by_id["header:X-Default-0[/b]"]) is False  # /b not fetched
+        assert requests_sent(project) == ["GET /a"]
+        assert run_.target.cached_only is False  # restored after every judgement
+    finally:
+        run_.close()
+
+
+def test_checks_that_send_requests_are_never_judged_from_cache(project: Project) -> None:
+    project.app(APP)
+    text = manifest() + '\n[[upload]]\nname = "avatar"\npath = "/upload"\nmax_bytes = 100\n'
+    run_ = open_run(project, text)
+    try:
+        upload = next(check for check in run_.checks() if check.kind == "upload")
+        assert upload.reads_only_target is False
+        run_.target.response(ProbeRequest("/a"))
+        assert run_.holds_from_cache(upload) is False
+        assert requests_sent(project) == ["GET /a"]
+    finally:
+        run_.close()
+
+
+def test_cached_only_target_raises_cache_miss_instead_of_io(project: Project) -> None:
+    project.app(APP)
+    run_ = open_run(project, manifest())
+    target = run_.target
+    try:
+        target.cached_only = True
+        with pytest.raises(CacheMiss):
+            target.app()
+        assert target._app is None
+    finally:
+        target.cached_only = False
+        run_.close()
+    assert requests_sent(project) == []
