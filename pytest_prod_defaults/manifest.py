@@ -346,10 +346,13 @@ def load_manifest(
     if problems:
         raise ManifestError(problems)
 
-    model = manifest_model(kinds, require_target)
+    # Only the sections present: a model of every kind builds the schema of
+    # every entry model, most of which a manifest never uses.
+    model = manifest_model([kind for kind in kinds if kind.key in data], require_target)
     try:
         validated = model.model_validate(data)
     except ValidationError as exc:
+        model = manifest_model(kinds, require_target)  # every key, for "did you mean"
         for error in exc.errors(include_url=False):
             loc: KeyPath = tuple(error["loc"])
             # pydantic appends the validator's name for union members; keep keys only
@@ -360,10 +363,10 @@ def load_manifest(
 
     sections: dict[str, list[Entry]] = {}
     for kind in kinds:
-        value = getattr(validated, kind.key)
+        value = getattr(validated, kind.key, None)
         if not kind.many and value is None and getattr(kind, "default_entry", False):
             value = kind.model()  # the table's defaults apply when it is left out
-        entries = list(value) if kind.many else ([value] if value is not None else [])
+        entries = list(value or ()) if kind.many else ([value] if value is not None else [])
         for index, entry in enumerate(entries):
             entry_path: KeyPath = (kind.key, index) if kind.many else (kind.key,)
             entry._source, entry._line = locator.locate(entry_path)

@@ -70,7 +70,7 @@ Policy = Literal["fail", "warn", "off"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    model_config = ConfigDict(extra="forbid", strict=False, defer_build=True)
 
 
 class Documentation(Strict):
