@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
@@ -79,23 +78,37 @@ class DirectReports:
         self._freeze()
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        keywords: dict[str, Literal[1]] = dict.fromkeys(item.keywords, 1)
-        for when, at in (("setup", call.start), ("call", None), ("teardown", call.stop)):
-            if at is None:
-                # Through the hook, so plugins decorating reports see this one.
-                report = ihook.pytest_runtest_makereport(item=item, call=call)
-            else:
-                report = pytest.TestReport(
-                    item.nodeid,
-                    item.location,
-                    keywords,
-                    "passed",
-                    None,
-                    when,  # type: ignore[arg-type]
-                    start=at,
-                    stop=at,
-                    user_properties=item.user_properties,
-                )
+        # Through the hook, so plugins decorating reports see this one.
+        call_report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
+        keywords = dict(call_report.keywords)  # the same keywords, without walking the node chain again
+        # The call report's parsed node id where pytest has one (9+): parsing
+        # the string again for each report costs as much as the comparison.
+        nodeid = getattr(call_report, "id", call_report.nodeid)
+        for report in (
+            pytest.TestReport(
+                nodeid,
+                item.location,
+                keywords,
+                "passed",
+                None,
+                "setup",
+                start=call.start,
+                stop=call.start,
+                user_properties=item.user_properties,
+            ),
+            call_report,
+            pytest.TestReport(
+                nodeid,
+                item.location,
+                keywords,
+                "passed",
+                None,
+                "teardown",
+                start=call.stop,
+                stop=call.stop,
+                user_properties=item.user_properties,
+            ),
+        ):
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
