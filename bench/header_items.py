@@ -13,7 +13,10 @@ plugin (``--autoload`` keeps whatever else is installed).
 own import (FastAPI's, about 0.1 s) is left out and what remains is the
 plugin's cost.
 
-Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi]``
+``--paths 100`` puts the same 100 headers on 100 paths (10,000 items): what
+each further item costs, once the app's start is shared by many.
+
+Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi] [--paths 10]``
 """
 
 from __future__ import annotations
@@ -109,12 +112,13 @@ def pytest_collect_file(parent, file_path):
 """
 
 
-def write_projects(root: Path, app: str = "fastapi") -> tuple[Path, Path]:
+def write_projects(root: Path, app: str = "fastapi", paths_count: int = PATHS) -> tuple[Path, Path]:
     plugin, bare = root / "plugin", root / "bare"
     plugin.mkdir()
     bare.mkdir()
-    (plugin / "app.py").write_text(APP if app == "fastapi" else PLAIN_APP)
-    paths = ", ".join(f'"/page/{n}"' for n in range(PATHS))
+    source = APP if app == "fastapi" else PLAIN_APP
+    (plugin / "app.py").write_text(source.replace(f"range({PATHS})", f"range({paths_count})"))
+    paths = ", ".join(f'"/page/{n}"' for n in range(paths_count))
     manifest = ["version = 1", "", "[target]", 'app = "app:app"', f"paths = [{paths}]", ""]
     for i in range(HEADERS):
         manifest += ["[[header]]", f'name = "X-Default-{i:03d}"', f'equals = "value-{i}"', ""]
@@ -122,7 +126,7 @@ def write_projects(root: Path, app: str = "fastapi") -> tuple[Path, Path]:
     (plugin / "defaults.toml").write_text("\n".join(manifest) + "\n")
     (bare / "conftest.py").write_text(BARE_CONFTEST)
     items = []
-    for n in range(PATHS):
+    for n in range(paths_count):
         for i in range(HEADERS):
             items += [
                 "[[item]]",
@@ -142,13 +146,14 @@ def main() -> int:
     parser.add_argument(
         "--app", choices=("fastapi", "asgi"), default="fastapi", help="FastAPI app (default) or a plain ASGI one"
     )
+    parser.add_argument("--paths", type=int, default=PATHS, help=f"paths each header is checked on (default {PATHS})")
     options = parser.parse_args()
     env = pytest_env(options.autoload)
     # Auto-loaded, the plugin comes from its entry point; named, it would load twice.
     plugins = () if options.autoload else ("pytest_prod_defaults.plugin",)
     outcomes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-headers-") as tmp:
-        plugin, bare = write_projects(Path(tmp), options.app)
+        plugin, bare = write_projects(Path(tmp), options.app, options.paths)
 
         def checked() -> float:
             run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env)
@@ -167,7 +172,7 @@ def main() -> int:
         checked()  # warm the file cache; not counted
         times = interleaved(options.runs, {"plugin": checked, "bare": bare_items, "collect": collect_only})
 
-    total = HEADERS * PATHS
+    total = HEADERS * options.paths
     loaded = "every installed pytest plugin" if options.autoload else "no other pytest plugin"
     print(
         f"goal 2: {total} header defaults ({options.app} app) vs {total} bare pytest Items, whole process,"
@@ -176,8 +181,8 @@ def main() -> int:
     print_table(
         [
             ("scenario", "wall time", "outcome"),
-            ("pytest --check-defaults (1,000 header items)", spread(times["plugin"]), outcomes["plugin"]),
-            ("pytest on 1,000 bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
+            (f"pytest --check-defaults ({total:,} header items)", spread(times["plugin"]), outcomes["plugin"]),
+            (f"pytest on {total:,} bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
             ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
         ]
     )

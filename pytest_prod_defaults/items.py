@@ -84,10 +84,12 @@ class DefaultsSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
-        # The result rides on the report (xdist sends it to the controller).
+        # The result moves to the report (xdist sends it to the controller);
+        # the item keeps nothing it no longer needs, as it lives to the end.
         ran = call.when == "call" or (call.when == "setup" and report.skipped)
         if ran and isinstance(item, DefaultItem) and item.result is not None:
             result = item.result.to_dict()
+            item.result = None
             if len(self.runs) > 1:
                 result["id"] = item.nodeid  # several manifests: say which
             report.prod_defaults = result
