@@ -9,9 +9,11 @@ path (10 in all) and compares 1,000 header values; both runs have the plugin
 installed (``-p pytest_prod_defaults.plugin``) and no other third-party
 plugin (``--autoload`` keeps whatever else is installed).
 
-``--app asgi`` serves the same headers from a plain ASGI app, so the app's
-own import (FastAPI's, about 0.1 s) is left out and what remains is the
-plugin's cost.
+A third scenario runs the bare Items from a conftest that also imports the
+app: the floor any plugin checking this app starts from, since the bare
+Items never pay for FastAPI's import or its teardown at exit. ``--app asgi``
+serves the same headers from a plain ASGI app, so the app's own import is
+left out and what remains is the plugin's cost.
 
 ``--paths 100`` puts the same 100 headers on 100 paths (10,000 items): what
 each further item costs, once the app's start is shared by many.
@@ -112,12 +114,14 @@ def pytest_collect_file(parent, file_path):
 """
 
 
-def write_projects(root: Path, app: str = "fastapi", paths_count: int = PATHS) -> tuple[Path, Path]:
-    plugin, bare = root / "plugin", root / "bare"
-    plugin.mkdir()
-    bare.mkdir()
-    source = APP if app == "fastapi" else PLAIN_APP
-    (plugin / "app.py").write_text(source.replace(f"range({PATHS})", f"range({paths_count})"))
+def write_projects(root: Path, app: str = "fastapi", paths_count: int = PATHS) -> tuple[Path, Path, Path]:
+    """The plugin's project, the bare Items, and the bare Items importing the app."""
+    plugin, bare, bare_app = root / "plugin", root / "bare", root / "bare_app"
+    for folder in (plugin, bare, bare_app):
+        folder.mkdir()
+    source = (APP if app == "fastapi" else PLAIN_APP).replace(f"range({PATHS})", f"range({paths_count})")
+    (plugin / "app.py").write_text(source)
+    (bare_app / "app.py").write_text(source)
     paths = ", ".join(f'"/page/{n}"' for n in range(paths_count))
     manifest = ["version = 1", "", "[target]", 'app = "app:app"', f"paths = [{paths}]", ""]
     for i in range(HEADERS):
@@ -136,7 +140,9 @@ def write_projects(root: Path, app: str = "fastapi", paths_count: int = PATHS) -
                 "",
             ]
     (bare / "items.toml").write_text("\n".join(items))
-    return plugin, bare
+    (bare_app / "conftest.py").write_text("import app  # noqa: F401  (what importing the app costs)\n" + BARE_CONFTEST)
+    (bare_app / "items.toml").write_text("\n".join(items))
+    return plugin, bare, bare_app
 
 
 def main() -> int:
@@ -153,7 +159,7 @@ def main() -> int:
     plugins = () if options.autoload else ("pytest_prod_defaults.plugin",)
     outcomes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-headers-") as tmp:
-        plugin, bare = write_projects(Path(tmp), options.app, options.paths)
+        plugin, bare, bare_app = write_projects(Path(tmp), options.app, options.paths)
 
         def checked() -> float:
             run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env)
@@ -165,12 +171,20 @@ def main() -> int:
             outcomes["bare"] = run.last_line
             return run.seconds
 
+        def bare_items_and_app() -> float:
+            run = run_process(pytest_command("items.toml", plugins=plugins), bare_app, env)
+            outcomes["bare_app"] = run.last_line
+            return run.seconds
+
         def collect_only() -> float:
             run = run_process(pytest_command("--collect-only", "items.toml", plugins=plugins), bare, env)
             return run.seconds
 
         checked()  # warm the file cache; not counted
-        times = interleaved(options.runs, {"plugin": checked, "bare": bare_items, "collect": collect_only})
+        times = interleaved(
+            options.runs,
+            {"plugin": checked, "bare": bare_items, "bare_app": bare_items_and_app, "collect": collect_only},
+        )
 
     total = HEADERS * options.paths
     loaded = "every installed pytest plugin" if options.autoload else "no other pytest plugin"
@@ -183,12 +197,19 @@ def main() -> int:
             ("scenario", "wall time", "outcome"),
             (f"pytest --check-defaults ({total:,} header items)", spread(times["plugin"]), outcomes["plugin"]),
             (f"pytest on {total:,} bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
+            ("the same bare Items, the conftest importing the app", spread(times["bare_app"]), outcomes["bare_app"]),
             ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
         ]
     )
     ratio = median(times["plugin"]) / median(times["bare"])
     per_item = (median(times["plugin"]) - median(times["bare"])) / total * 1000
     print(f"paired ratios: {paired_ratio(times['plugin'], times['bare'])}")
+    floor = median(times["bare_app"]) / median(times["bare"])
+    print(
+        f"the app's own import: bare Items importing it = {floor:.2f}x bare Items"
+        f" (paired {paired_ratio(times['bare_app'], times['bare'])}); the plugin run ="
+        f" {median(times['plugin']) / median(times['bare_app']):.2f}x that"
+    )
     print(
         f"summary: --check-defaults on {total} header defaults ({options.app} app, {loaded}) = {ratio:.2f}x"
         " the same number of bare Items"

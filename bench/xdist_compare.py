@@ -61,7 +61,7 @@ def main() -> int:
     summaries: dict[str, str] = {}
 
     with tempfile.TemporaryDirectory(prefix="bench-xdist-") as tmp:
-        plugin, bare = write_projects(Path(tmp))
+        plugin, bare, _ = write_projects(Path(tmp))
         with_outcomes(plugin)
 
         def scenario(name: str, folder: Path, *args: str) -> float:

@@ -96,6 +96,30 @@ def test_a_thousand_header_items_send_one_request_per_path(project: Project) -> 
     assert sorted((method, path) for _, method, path in requests) == sorted(("GET", f"/page/{n}") for n in range(PATHS))
 
 
+class SetupRecorder:
+    """Which items went through pytest's setup phase (a plugin object, not a
+    conftest.py, which would send every item through it)."""
+
+    def __init__(self) -> None:
+        self.setup: list[str] = []
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.setup.append(item.name)
+
+
+def test_of_a_thousand_header_items_only_those_sending_a_request_take_the_full_protocol(project: Project) -> None:
+    project.app(MANY_HEADERS_APP)
+    project.manifest(many_headers_manifest())
+    recorder = SetupRecorder()
+    result = project.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-q", plugins=[recorder])
+    result.assert_outcomes(passed=HEADERS * PATHS)
+    # The first header on each path fetched that path; the last item tore the
+    # manifest down. The 989 others were reported directly.
+    assert recorder.setup == [f"header:X-Default-000[/page/{n}]" for n in range(PATHS)] + [
+        f"header:X-Default-{HEADERS - 1:03d}[/page/{PATHS - 1}]"
+    ]
+
+
 def test_collecting_imports_no_app_and_sends_no_request(project: Project) -> None:
     project.app(MANY_HEADERS_APP)
     project.manifest(many_headers_manifest())
