@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
 
 import pytest
 
@@ -52,6 +54,7 @@ class DirectReports:
         self._handed_to: tuple[pytest.Item, pytest.Item | None] | None = None
         """The last (item, nextitem) pytest ran."""
         self._direct_allowed: dict[pytest.Collector | None, bool] = {}
+        self._only_pytest_makes_reports: dict[pytest.Collector | None, bool] = {}
         self._froze = False
         # pytest's own clean-ups (its final garbage collections among them)
         # were registered after this one, so they run before it.
@@ -70,6 +73,7 @@ class DirectReports:
             and self._allowed(item)
         ):
             return None
+        setup = None if self._only_pytest_makes_reports[item.parent] else _passed("setup")
         call = pytest.CallInfo.from_call(
             item.held_without_io, "call", reraise=(KeyboardInterrupt, pytest.exit.Exception)
         )
@@ -78,37 +82,16 @@ class DirectReports:
         self._freeze()
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        # Through the hook, so plugins decorating reports see this one.
-        call_report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
-        keywords = dict(call_report.keywords)  # the same keywords, without walking the node chain again
-        # The call report's parsed node id where pytest has one (9+): parsing
-        # the string again for each report costs as much as the comparison.
-        nodeid = getattr(call_report, "id", call_report.nodeid)
-        for report in (
-            pytest.TestReport(
-                nodeid,
-                item.location,
-                keywords,
-                "passed",
-                None,
-                "setup",
-                start=call.start,
-                stop=call.start,
-                user_properties=item.user_properties,
-            ),
-            call_report,
-            pytest.TestReport(
-                nodeid,
-                item.location,
-                keywords,
-                "passed",
-                None,
-                "teardown",
-                start=call.stop,
-                stop=call.stop,
-                user_properties=item.user_properties,
-            ),
-        ):
+        if setup is not None:
+            # Another plugin implements pytest_runtest_makereport: every
+            # report through it, as pytest makes them. Plugins keep per-item
+            # state there (pytest-rerunfailures sets its up on the setup
+            # report) and decorate reports.
+            phases = (setup, call, _passed("teardown"))
+            reports = [ihook.pytest_runtest_makereport(item=item, call=phase) for phase in phases]
+        else:
+            reports = _made_like_pytest(item, call)
+        for report in reports:
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
@@ -120,6 +103,7 @@ class DirectReports:
         allowed = self._direct_allowed.get(parent)
         if allowed is None:
             allowed = self._direct_allowed[parent] = not _conftest_hooks_phases(item)
+            self._only_pytest_makes_reports[parent] = _only_pytest_makes_reports(item)
         return allowed and next(item.iter_markers(), None) is None
 
     def _freeze(self) -> None:
@@ -131,6 +115,53 @@ class DirectReports:
         if self._froze:
             gc.unfreeze()
             self._froze = False
+
+
+def _nothing() -> None:
+    return None
+
+
+def _passed(when: Literal["setup", "teardown"]) -> pytest.CallInfo[None]:
+    """A setup or teardown that had nothing to do."""
+    return pytest.CallInfo.from_call(_nothing, when)
+
+
+def _made_like_pytest(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[pytest.TestReport]:
+    """The setup, call and teardown reports pytest's own
+    pytest_runtest_makereport makes for a passed item with no marks and no
+    fixtures: the call report through the hook (this plugin's result rides on
+    it), the other two from it, sparing two hook calls an item."""
+    call_report: pytest.TestReport = item.ihook.pytest_runtest_makereport(item=item, call=call)
+    # The parsed node id where pytest has one (9+), and the same keywords,
+    # rather than parsing the id and walking the node chain again.
+    nodeid = getattr(call_report, "id", call_report.nodeid)
+    keywords = dict(call_report.keywords)
+
+    def passed(when: Literal["setup", "teardown"], at: float) -> pytest.TestReport:
+        return pytest.TestReport(
+            nodeid,
+            item.location,
+            keywords,
+            "passed",
+            None,
+            when,
+            start=at,
+            stop=at,
+            user_properties=item.user_properties,
+        )
+
+    return [passed("setup", call.start), call_report, passed("teardown", call.stop)]
+
+
+def _only_pytest_makes_reports(item: pytest.Item) -> bool:
+    """Whether every implementation of pytest_runtest_makereport that applies
+    to ``item`` is pytest's own or this plugin's."""
+    for impl in item.ihook.pytest_runtest_makereport.get_hookimpls():
+        plugin = impl.plugin
+        module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+        if not module.startswith(("_pytest.", "pytest_prod_defaults.")):
+            return False
+    return True
 
 
 def _conftest_hooks_phases(item: pytest.Item) -> bool:

@@ -121,6 +121,54 @@ def test_passing_comparisons_of_fetched_responses_skip_the_per_phase_hooks(proje
     assert (project.path / "requests.log").read_text().splitlines() == ["GET /a", "GET /b"]
 
 
+class LoggedPhases:
+    """Which phases each item's reports were logged for, in order."""
+
+    def __init__(self) -> None:
+        self.logged: dict[str, list[str]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.logged.setdefault(report.nodeid, []).append(report.when)
+
+
+class MadePhases(LoggedPhases):
+    """And which phases pytest_runtest_makereport was called for.
+    pytest-rerunfailures, for one, sets per-item state up there on the setup
+    report and reads it on the next."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: dict[str, list[str]] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        self.made.setdefault(item.nodeid, []).append(call.when)
+        return report
+
+
+def test_direct_reports_go_through_makereport_for_every_phase_when_a_plugin_implements_it(
+    project: Project,
+) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    phases = MadePhases()
+    run(project, plugins=(phases,)).assert_outcomes(passed=HEADERS * len(PATHS))
+    every_phase = {nodeid: ["setup", "call", "teardown"] for nodeid in item_ids()}
+    assert phases.made == every_phase
+    assert phases.logged == every_phase
+
+
+def test_direct_reports_are_logged_for_every_phase(project: Project) -> None:
+    # Only pytest's own pytest_runtest_makereport: setup and teardown reports
+    # are made from the call report; they are logged all the same.
+    project.app(APP)
+    project.manifest(manifest())
+    phases = LoggedPhases()
+    run(project, plugins=(phases,)).assert_outcomes(passed=HEADERS * len(PATHS))
+    assert phases.logged == {nodeid: ["setup", "call", "teardown"] for nodeid in item_ids()}
+
+
 def test_the_ini_switch_sends_every_item_through_the_full_protocol(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
