@@ -12,8 +12,9 @@ JUnit XML, ``--lf``, xdist, the defaults report).
 Everything else takes pytest's own protocol, which runs the check again the
 ordinary way: a drift, a finding, a skip, a marked item, a check that must
 send a request, the first and the last item of a manifest (they set its
-collectors up and tear them down), and every item when a conftest.py hooks
-into the per-phase hooks or the ini ``defaults_full_protocol`` is true.
+collectors up and tear them down), and every item when some plugin must see
+every phase (see :func:`_needs_every_phase`) or the ini
+``defaults_full_protocol`` is true.
 
 While these reports are made, the objects alive at the first of them (the
 imported modules, the app, the collected items) are kept out of the garbage
@@ -36,9 +37,13 @@ import pytest
 
 from .items import DefaultItem
 
-PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown", "pytest_runtest_makereport")
-"""Hooks a conftest.py implements to see every item's phases: with one of
-them, every item takes pytest's own protocol."""
+PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown")
+REPORT_HOOKS = ("pytest_runtest_makereport", "pytest_runtest_logreport")
+OWN = ("_pytest.", "pytest_prod_defaults.")
+"""pytest's own plugins and this one's, by module."""
+ONLY_THEIR_OWN_TESTS = ("_hypothesis_pytestplugin",)
+"""Plugins read to act on their own test functions only (hypothesis's phase
+and report hooks return at once for an item without ``.obj``)."""
 
 
 class DirectReports:
@@ -102,7 +107,7 @@ class DirectReports:
         parent = item.parent
         allowed = self._direct_allowed.get(parent)
         if allowed is None:
-            allowed = self._direct_allowed[parent] = not _conftest_hooks_phases(item)
+            allowed = self._direct_allowed[parent] = not _needs_every_phase(item)
             self._only_pytest_makes_reports[parent] = _only_pytest_makes_reports(item)
         return allowed and next(item.iter_markers(), None) is None
 
@@ -153,22 +158,44 @@ def _made_like_pytest(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[pyt
     return [passed("setup", call.start), call_report, passed("teardown", call.stop)]
 
 
+def _others(item: pytest.Item, names: tuple[str, ...]) -> set[object]:
+    """The plugins other than pytest and this one implementing any of the
+    hooks ``names`` for ``item``."""
+    found: set[object] = set()
+    for name in names:
+        for impl in getattr(item.ihook, name).get_hookimpls():
+            plugin = impl.plugin
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            if not module.startswith(OWN):
+                found.add(plugin)
+    return found
+
+
 def _only_pytest_makes_reports(item: pytest.Item) -> bool:
     """Whether every implementation of pytest_runtest_makereport that applies
     to ``item`` is pytest's own or this plugin's."""
-    for impl in item.ihook.pytest_runtest_makereport.get_hookimpls():
-        plugin = impl.plugin
-        module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
-        if not module.startswith(("_pytest.", "pytest_prod_defaults.")):
-            return False
-    return True
+    return not _others(item, ("pytest_runtest_makereport",))
 
 
-def _conftest_hooks_phases(item: pytest.Item) -> bool:
-    """Whether a conftest.py that applies to ``item`` implements a per-phase
-    hook: it expects to see every item's setup, call and teardown."""
-    for name in PHASE_HOOKS:
-        for impl in getattr(item.ihook, name).get_hookimpls():
-            if Path(getattr(impl.plugin, "__file__", None) or "").name == "conftest.py":
-                return True
-    return False
+def _needs_every_phase(item: pytest.Item) -> bool:
+    """Whether some plugin must see every item's setup, call and teardown:
+
+    - a conftest.py implementing a per-phase hook or
+      pytest_runtest_makereport (the project's own hooks, the likeliest to
+      apply to every item);
+    - any plugin implementing both a per-phase hook and a report hook (what
+      its phases prepare, its reports read: allure-pytest names the test in
+      its setup hook).
+
+    A plugin with per-phase hooks alone (pytest-randomly reseeding) does
+    not, nor one read to touch only its own tests (:data:`ONLY_THEIR_OWN_TESTS`).
+    """
+    phases = _others(item, PHASE_HOOKS)
+    if any(_is_conftest(plugin) for plugin in phases | _others(item, ("pytest_runtest_makereport",))):
+        return True
+    coupled = phases & _others(item, REPORT_HOOKS)
+    return any(getattr(plugin, "__name__", None) not in ONLY_THEIR_OWN_TESTS for plugin in coupled)
+
+
+def _is_conftest(plugin: object) -> bool:
+    return Path(getattr(plugin, "__file__", None) or "").name == "conftest.py"

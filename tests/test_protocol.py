@@ -159,6 +159,30 @@ def test_direct_reports_go_through_makereport_for_every_phase_when_a_plugin_impl
     assert phases.logged == every_phase
 
 
+class NamesInSetup:
+    """A plugin whose setup hook prepares what its report hook reads, as
+    allure-pytest names its test result in pytest_runtest_setup."""
+
+    def __init__(self) -> None:
+        self.named: dict[str, str] = {}
+        self.reported: list[str] = []
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.named[item.nodeid] = item.name
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.reported.append(self.named[report.nodeid])
+
+
+def test_a_plugin_whose_setup_prepares_its_reports_sees_every_item_set_up(project: Project) -> None:
+    project.app(APP)
+    project.manifest(manifest())
+    plugin = NamesInSetup()
+    run(project, plugins=(plugin,)).assert_outcomes(passed=HEADERS * len(PATHS))
+    assert plugin.reported == [nodeid.split("::")[1] for nodeid in item_ids()]
+
+
 def test_direct_reports_are_logged_for_every_phase(project: Project) -> None:
     # Only pytest's own pytest_runtest_makereport: setup and teardown reports
     # are made from the call report; they are logged all the same.
