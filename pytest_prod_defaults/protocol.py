@@ -158,16 +158,17 @@ def _made_like_pytest(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[pyt
     return [passed("setup", call.start), call_report, passed("teardown", call.stop)]
 
 
-def _others(item: pytest.Item, names: tuple[str, ...]) -> set[object]:
+def _others(item: pytest.Item, names: tuple[str, ...]) -> dict[int, object]:
     """The plugins other than pytest and this one implementing any of the
-    hooks ``names`` for ``item``."""
-    found: set[object] = set()
+    hooks ``names`` for ``item``, by identity (a plugin object need not be
+    hashable)."""
+    found: dict[int, object] = {}
     for name in names:
         for impl in getattr(item.ihook, name).get_hookimpls():
             plugin = impl.plugin
             module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
             if not module.startswith(OWN):
-                found.add(plugin)
+                found[id(plugin)] = plugin
     return found
 
 
@@ -191,9 +192,10 @@ def _needs_every_phase(item: pytest.Item) -> bool:
     not, nor one read to touch only its own tests (:data:`ONLY_THEIR_OWN_TESTS`).
     """
     phases = _others(item, PHASE_HOOKS)
-    if any(_is_conftest(plugin) for plugin in phases | _others(item, ("pytest_runtest_makereport",))):
+    if any(_is_conftest(plugin) for plugin in {**phases, **_others(item, ("pytest_runtest_makereport",))}.values()):
         return True
-    coupled = phases & _others(item, REPORT_HOOKS)
+    reports = _others(item, REPORT_HOOKS)
+    coupled = [plugin for key, plugin in phases.items() if key in reports]
     return any(getattr(plugin, "__name__", None) not in ONLY_THEIR_OWN_TESTS for plugin in coupled)
 
 

@@ -161,7 +161,10 @@ def test_direct_reports_go_through_makereport_for_every_phase_when_a_plugin_impl
 
 class NamesInSetup:
     """A plugin whose setup hook prepares what its report hook reads, as
-    allure-pytest names its test result in pytest_runtest_setup."""
+    allure-pytest names its test result in pytest_runtest_setup. Unhashable,
+    as a plugin object may be."""
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __init__(self) -> None:
         self.named: dict[str, str] = {}
