@@ -161,10 +161,7 @@ def test_direct_reports_go_through_makereport_for_every_phase_when_a_plugin_impl
 
 class NamesInSetup:
     """A plugin whose setup hook prepares what its report hook reads, as
-    allure-pytest names its test result in pytest_runtest_setup. Unhashable,
-    as a plugin object may be."""
-
-    __hash__ = None  # type: ignore[assignment]
+    allure-pytest names its test result in pytest_runtest_setup."""
 
     def __init__(self) -> None:
         self.named: dict[str, str] = {}
@@ -178,10 +175,27 @@ class NamesInSetup:
             self.reported.append(self.named[report.nodeid])
 
 
-def test_a_plugin_whose_setup_prepares_its_reports_sees_every_item_set_up(project: Project) -> None:
+class UnhashableNamesInSetup(NamesInSetup):
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    "plugin_class",
+    [
+        NamesInSetup,
+        pytest.param(
+            UnhashableNamesInSetup,
+            marks=pytest.mark.skipif(pytest.version_tuple < (9,), reason="pytest 8 itself needs hashable plugins"),
+            id="unhashable",
+        ),
+    ],
+)
+def test_a_plugin_whose_setup_prepares_its_reports_sees_every_item_set_up(
+    project: Project, plugin_class: type[NamesInSetup]
+) -> None:
     project.app(APP)
     project.manifest(manifest())
-    plugin = NamesInSetup()
+    plugin = plugin_class()
     run(project, plugins=(plugin,)).assert_outcomes(passed=HEADERS * len(PATHS))
     assert plugin.reported == [nodeid.split("::")[1] for nodeid in item_ids()]
 
