@@ -16,6 +16,15 @@ MODES = ("asgi", "server", "url")
 SERVE_TARGET = Path(__file__).with_name("serve_target.py")
 UNUSABLE_MANIFEST = 4
 UNUSED_URL = "http://127.0.0.1:9"
+QUIET = """
+[undocumented]
+headers = "off"
+settings = "off"
+middleware = "off"
+config = "off"
+"""
+"""Appended to a manifest whose test counts outcomes: nothing undocumented
+is looked for (this suite's warnings-as-errors reach in-process runs)."""
 
 
 class Project:

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -23,13 +23,6 @@ HEADERS_APP = """
         return JSONResponse({}, headers=HEADERS)
 """
 
-OFF = """
-[undocumented]
-headers = "off"
-settings = "off"
-middleware = "off"
-config = "off"
-"""
 
 BASELINE = """
 [service]
@@ -59,9 +52,9 @@ def headers_app(project: Project, headers: dict[str, str], folder: str = "svc", 
 def test_inherited_entries_apply_and_failures_name_the_base_file_and_line(project: Project) -> None:
     write(project.path / "platform" / "baseline.toml", BASELINE)
     headers_app(project, {"Strict-Transport-Security": "max-age=1"})
-    write(project.path / "svc" / "defaults.toml", '[target]\napp = "app:app"\n' + OFF)
+    write(project.path / "svc" / "defaults.toml", '[target]\napp = "app:app"\n' + QUIET)
     (project.path / "svc" / "defaults.toml").write_text(
-        'extends = ["../platform/baseline.toml"]\n[target]\napp = "app:app"\n' + OFF, encoding="utf-8"
+        'extends = ["../platform/baseline.toml"]\n[target]\napp = "app:app"\n' + QUIET, encoding="utf-8"
     )
     result = project.run("--defaults-file", "svc/defaults.toml")
     result.assert_outcomes(failed=2)
@@ -92,7 +85,7 @@ def test_same_identity_replaces_the_inherited_entry(project: Project) -> None:
         equals = "max-age=600"
         why = "staging only keeps HSTS short"
         """
-        + OFF,
+        + QUIET,
     )
     result = project.run("--defaults-file", "svc/defaults.toml")
     result.assert_outcomes(passed=1, failed=1)
@@ -121,12 +114,12 @@ def test_skip_waives_an_inherited_entry_and_the_failure_after_expiry_says_where_
         skip = "partner portal frames us"
         until = UNTIL
         """
-    write(project.path / "svc" / "defaults.toml", waiver.replace("UNTIL", "2999-01-01") + OFF)
+    write(project.path / "svc" / "defaults.toml", waiver.replace("UNTIL", "2999-01-01") + QUIET)
     result = project.run("--defaults-file", "svc/defaults.toml")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED * partner portal frames us (waived until 2999-01-01)"])
 
-    write(project.path / "svc" / "defaults.toml", waiver.replace("UNTIL", "2001-01-01") + OFF)
+    write(project.path / "svc" / "defaults.toml", waiver.replace("UNTIL", "2001-01-01") + QUIET)
     result = project.run("--defaults-file", "svc/defaults.toml")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
@@ -143,7 +136,7 @@ def test_skip_waives_an_inherited_entry_and_the_failure_after_expiry_says_where_
 def test_settings_tables_merge_key_by_key(project: Project) -> None:
     write(project.path / "base.toml", "[settings]\ndebug = false\ndocs_url = false\n")
     project.app("from fastapi import FastAPI\napp = FastAPI(docs_url=None)\n")
-    project.manifest('extends = ["base.toml"]\n[target]\napp = "app:app"\n[settings]\ndocs_url = "/docs"\n' + OFF)
+    project.manifest('extends = ["base.toml"]\n[target]\napp = "app:app"\n[settings]\ndocs_url = "/docs"\n' + QUIET)
     result = project.run()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["setting docs_url: documented '/docs', live None*", "  manifest: defaults.toml:5"])
@@ -241,7 +234,7 @@ PROFILES = {
 def test_app_following_a_bundled_profile_passes(project: Project, profile: str) -> None:
     follows, _, _ = PROFILES[profile]
     project.app(HEADERS_APP.replace("{HEADERS!r}", repr(follows)))
-    project.manifest(f'extends = ["profile:{profile}"]\n[target]\napp = "app:app"\n' + OFF)
+    project.manifest(f'extends = ["profile:{profile}"]\n[target]\napp = "app:app"\n' + QUIET)
     result = project.run()
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert result.parseoutcomes()["passed"] >= 6
@@ -251,7 +244,7 @@ def test_app_following_a_bundled_profile_passes(project: Project, profile: str) 
 def test_app_breaking_a_bundled_profile_fails_that_entry_with_its_source(project: Project, profile: str) -> None:
     follows, breaks, headline = PROFILES[profile]
     project.app(HEADERS_APP.replace("{HEADERS!r}", repr({**follows, **breaks})))
-    project.manifest(f'extends = ["profile:{profile}"]\n[target]\napp = "app:app"\n' + OFF)
+    project.manifest(f'extends = ["profile:{profile}"]\n[target]\napp = "app:app"\n' + QUIET)
     result = project.run()
     result.assert_outcomes(failed=1, passed=result.parseoutcomes()["passed"])
     result.stdout.fnmatch_lines([headline, "  docs: *", f"  manifest: profile:{profile}:*"])
@@ -269,7 +262,7 @@ def test_many_manifests_in_one_run_each_with_its_own_target(project: Project) ->
         write(
             project.path / "services" / service / "defaults.toml",
             f'extends = ["../../platform/baseline.toml"]\n[service]\nname = "{service}"\n'
-            '[target]\napp = "app:app"\n' + OFF,
+            '[target]\napp = "app:app"\n' + QUIET,
         )
     project.pytester.makeini("[pytest]\ndefaults_file = services/*/defaults.toml\n")
     result = project.run("--defaults-report", "report.json")
@@ -292,7 +285,7 @@ def test_defaults_file_is_repeatable_and_a_glob_matching_nothing_is_a_usage_erro
     for name in ("one.toml", "two.toml"):
         write(
             project.path / name,
-            '[target]\napp = "app:app"\n[[header]]\nname = "X-Frame-Options"\nequals = "DENY"\n' + OFF,
+            '[target]\napp = "app:app"\n[[header]]\nname = "X-Frame-Options"\nequals = "DENY"\n' + QUIET,
         )
     result = project.run("--defaults-file", "one.toml", "--defaults-file", "two.toml")
     result.assert_outcomes(passed=2)

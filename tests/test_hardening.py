@@ -13,15 +13,7 @@ import json
 import re
 
 import pytest
-from conftest import Project
-
-OFF = """
-[undocumented]
-headers = "off"
-settings = "off"
-middleware = "off"
-config = "off"
-"""
+from conftest import QUIET, Project
 
 TARGET = '[target]\napp = "app:app"\n'
 
@@ -167,7 +159,7 @@ def test_a_manifest_starting_with_a_byte_order_mark_is_read(project: Project) ->
         """
     )
     (project.path / "defaults.toml").write_text(
-        "\ufeff" + TARGET + '\n[[header]]\nname = "X-A"\nequals = "b"\n' + OFF, encoding="utf-8"
+        "\ufeff" + TARGET + '\n[[header]]\nname = "X-A"\nequals = "b"\n' + QUIET, encoding="utf-8"
     )
     project.run().assert_outcomes(passed=1)
 
@@ -210,7 +202,7 @@ def test_an_endpoint_that_blocks_the_event_loop_fails_once_and_later_items_fail_
         name = "X-A"
         equals = "b"
         """
-        + OFF
+        + QUIET
     )
     project.pytester.makepyfile(test_other="def test_other():\n    pass\n")
     try:
@@ -272,7 +264,7 @@ def test_a_hanging_endpoint_in_server_mode_fails_at_the_timeout_and_the_server_s
         name = "X-A"
         equals = "b"
         """
-        + OFF
+        + QUIET
     )
     result = project.run("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=2)

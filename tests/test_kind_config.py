@@ -3,15 +3,7 @@ documented by name, never compared, never shown."""
 
 from __future__ import annotations
 
-from conftest import Project
-
-QUIET = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
-"""
+from conftest import QUIET, Project
 
 SECRET_VALUE = "hunter2-live-signing-key"
 

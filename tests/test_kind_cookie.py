@@ -4,7 +4,7 @@ documented attribute as documented."""
 from __future__ import annotations
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 from pytest_prod_defaults.checks import DocumentedHeader
 from pytest_prod_defaults.kinds.cookie import CookieEntry, CookieKind
@@ -54,14 +54,6 @@ SHOP_APP = f"""
     @app.get("/")
     def index():
         return {{}}
-"""
-
-QUIET = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
 """
 
 

@@ -4,7 +4,7 @@ each reported on its own."""
 from __future__ import annotations
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 from pytest_prod_defaults.kinds.health_check import HealthCheckEntry, HealthCheckKind, content_type_holds
 
@@ -40,14 +40,6 @@ HEALTH_APP = """
     @app.post("/deep")
     def deep():
         return {"status": "ok"}
-"""
-
-QUIET = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
 """
 
 

@@ -3,15 +3,7 @@ name or dotted path, added with the documented options."""
 
 from __future__ import annotations
 
-from conftest import Project
-
-QUIET = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
-"""
+from conftest import QUIET, Project
 
 SHOP_APP = """
     from fastapi import FastAPI

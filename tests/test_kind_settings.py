@@ -3,7 +3,7 @@ one item per documented attribute."""
 
 from __future__ import annotations
 
-from conftest import Project
+from conftest import QUIET, Project
 
 SECRET = "hunter2-api-key"
 
@@ -50,13 +50,6 @@ PLAIN_ASGI_APP = """
             await send({"type": "http.response.body", "body": b"ok"})
 """
 
-QUIET = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
-"""
 
 SETTINGS = """
     [settings]

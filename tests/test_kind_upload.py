@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 from pytest_prod_defaults.bodies import CHUNK_SIZE, GeneratedBody, multipart_overhead
 from pytest_prod_defaults.kinds.upload import UploadEntry, UploadKind
@@ -107,13 +107,6 @@ LIMITED_APP = """
         return {"size": len(content)}
 """
 
-QUIET = """
-[undocumented]
-headers = "off"
-settings = "off"
-middleware = "off"
-config = "off"
-"""
 
 AVATAR = """
 [[upload]]

@@ -8,7 +8,7 @@ import socket
 import threading
 
 import pytest
-from conftest import Project, serve
+from conftest import QUIET, Project, serve
 
 SERVER_APP = """
     from pathlib import Path
@@ -24,13 +24,6 @@ SERVER_APP = """
         return Response(headers={"X-Frame-Options": "DENY"})
 """
 
-OFF = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
-"""
 
 SERVER_MANIFEST = (
     """
@@ -47,7 +40,7 @@ SERVER_MANIFEST = (
     absent = true
     why = "do not advertise the stack"
     """
-    + OFF
+    + QUIET
 )
 
 
@@ -188,7 +181,7 @@ def test_url_mode_without_an_app_skips_introspection_with_the_reason(project: Pr
             [settings]
             debug = false
             """
-            + OFF
+            + QUIET
         )
         result = project.run()
     result.assert_outcomes(passed=1, skipped=1)
@@ -212,7 +205,7 @@ def test_url_mode_against_nothing_listening_fails_with_the_cause(project: Projec
         name = "X-Frame-Options"
         equals = "DENY"
         """
-        + OFF
+        + QUIET
     )
     result = project.run()
     result.assert_outcomes(failed=1)

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 HEADERS = 100
 PATHS = 10
@@ -64,14 +64,6 @@ MANY_HEADERS_APP = f"""
     @app.get("/healthz")
     def healthz():
         return {{"status": "ok"}}
-"""
-
-QUIET = """
-[undocumented]
-headers = "off"
-settings = "off"
-middleware = "off"
-config = "off"
 """
 
 

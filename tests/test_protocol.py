@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 from pytest_prod_defaults.registry import builtin_kind_modules, ordered_kinds
 from pytest_prod_defaults.runner import DefaultsRun
@@ -59,14 +59,6 @@ APP = f"""
     @app.post("/upload")
     async def upload(request: Request):
         return {{"received": len(await request.body())}}
-"""
-
-QUIET = """
-[undocumented]
-headers = "off"
-settings = "off"
-middleware = "off"
-config = "off"
 """
 
 

@@ -12,19 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Project
+from conftest import QUIET, Project
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_SECRET = "SESSION-SECRET-0451"
 TOKEN = "tok-7f3a9c-never-shown"
 
-QUIET = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
-"""
 
 SHOP_APP = f"""
     from fastapi import FastAPI, Response

@@ -3,15 +3,7 @@ shared responses, stateless probes, and broken apps failing with their cause."""
 
 from __future__ import annotations
 
-from conftest import Project
-
-OFF = """
-    [undocumented]
-    headers = "off"
-    settings = "off"
-    middleware = "off"
-    config = "off"
-"""
+from conftest import QUIET, Project
 
 
 def _echo_header_manifest(app: str, header: str, expected: str, extra: str = "") -> str:
@@ -25,7 +17,7 @@ def _echo_header_manifest(app: str, header: str, expected: str, extra: str = "")
         name = "{header}"
         equals = "{expected}"
     """
-        + OFF
+        + QUIET
     )
 
 
@@ -116,7 +108,7 @@ def test_lifespan_runs_once_per_session_and_state_reaches_requests(project: Proj
         name = "X-Starts"
         equals = "1"
         """
-        + OFF
+        + QUIET
     )
     project.run().assert_outcomes(passed=4)
 
@@ -140,7 +132,7 @@ def test_one_request_per_distinct_request_shared_by_all_entries(project: Project
     )
     entries = "".join(f'\n[[header]]\nname = "X-H{i}"\nequals = "v"\n' for i in range(20))
     project.manifest(
-        '[target]\napp = "app:app"\n' + entries + '\n[[header]]\nname = "X-Request-Count"\nequals = "1"\n' + OFF
+        '[target]\napp = "app:app"\n' + entries + '\n[[header]]\nname = "X-Request-Count"\nequals = "1"\n' + QUIET
     )
     project.run().assert_outcomes(passed=21)
 
@@ -174,7 +166,7 @@ def test_probes_are_stateless_no_cookie_rides_along(project: Project) -> None:
         name = "X-Saw-Cookie"
         equals = "no"
         """
-        + OFF
+        + QUIET
     )
     result = project.run("-p", "no:randomly")
     result.assert_outcomes(passed=2)
@@ -283,7 +275,7 @@ def test_lifespan_startup_failure_fails_items_with_the_cause(project: Project) -
         name = "X-A"
         equals = "b"
         """
-        + OFF
+        + QUIET
     )
     result = project.run()
     result.assert_outcomes(failed=2)
@@ -337,7 +329,7 @@ def test_a_hanging_endpoint_fails_at_the_timeout_and_the_run_goes_on(project: Pr
         name = "X-A"
         equals = "b"
         """
-        + OFF
+        + QUIET
     )
     result = project.run("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import fastapi
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 from fastapi import FastAPI
 
 from pytest_prod_defaults.bodies import GeneratedBody
@@ -107,13 +107,6 @@ LIMITED_APP = """
         return {"received": received}
 """
 
-QUIET = """
-[undocumented]
-headers = "off"
-settings = "off"
-middleware = "off"
-config = "off"
-"""
 
 AVATAR = """
 [[upload]]
