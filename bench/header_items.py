@@ -45,10 +45,10 @@ HEADERS = 100
 PATHS = 10
 GOAL = 1.5
 
-APP = f"""
+APP = """
 from fastapi import FastAPI
 
-HEADERS = {{f"X-Default-{{i:03d}}": f"value-{{i}}" for i in range({HEADERS})}}
+HEADERS = {{f"X-Default-{{i:03d}}": f"value-{{i}}" for i in range({headers})}}
 
 app = FastAPI()
 
@@ -64,14 +64,14 @@ def page():
     return {{"ok": True}}
 
 
-for number in range({PATHS}):
+for number in range({paths}):
     app.add_api_route(f"/page/{{number}}", page, methods=["GET"])
 """
 
 # The same headers from a plain ASGI app (no FastAPI to import): the
 # plugin's own cost, without the app's.
-PLAIN_APP = f"""
-HEADERS = [(f"x-default-{{i:03d}}".encode(), f"value-{{i}}".encode()) for i in range({HEADERS})]
+PLAIN_APP = """
+HEADERS = [(f"x-default-{{i:03d}}".encode(), f"value-{{i}}".encode()) for i in range({headers})]
 
 
 async def app(scope, receive, send):
@@ -119,7 +119,7 @@ def write_projects(root: Path, app: str = "fastapi", paths_count: int = PATHS) -
     plugin, bare, bare_app = root / "plugin", root / "bare", root / "bare_app"
     for folder in (plugin, bare, bare_app):
         folder.mkdir()
-    source = (APP if app == "fastapi" else PLAIN_APP).replace(f"range({PATHS})", f"range({paths_count})")
+    source = (APP if app == "fastapi" else PLAIN_APP).format(headers=HEADERS, paths=paths_count)
     (plugin / "app.py").write_text(source)
     (bare_app / "app.py").write_text(source)
     paths = ", ".join(f'"/page/{n}"' for n in range(paths_count))

@@ -13,7 +13,7 @@ Everything else takes pytest's own protocol, which runs the check again the
 ordinary way: a drift, a finding, a skip, a marked item, a check that must
 send a request, the first and the last item of a manifest (they set its
 collectors up and tear them down), and every item when some plugin must see
-every phase (see :func:`_needs_every_phase`) or the ini
+every phase (see :func:`_plan_for`) or the ini
 ``defaults_full_protocol`` is true.
 
 While these reports are made, the objects alive at the first of them (the
@@ -38,12 +38,16 @@ import pytest
 from .items import DefaultItem
 
 PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown")
-REPORT_HOOKS = ("pytest_runtest_makereport", "pytest_runtest_logreport")
 OWN = ("_pytest.", "pytest_prod_defaults.")
 """pytest's own plugins and this one's, by module."""
 ONLY_THEIR_OWN_TESTS = ("_hypothesis_pytestplugin",)
 """Plugins read to act on their own test functions only (hypothesis's phase
 and report hooks return at once for an item without ``.obj``)."""
+
+Plan = Literal["protocol", "through_hook", "made_here"]
+"""How a manifest's passing comparisons are reported: by pytest's own
+protocol; directly, every report made by pytest_runtest_makereport; or
+directly, the setup and teardown reports made here from the call report."""
 
 
 class DirectReports:
@@ -58,8 +62,8 @@ class DirectReports:
         )
         self._handed_to: tuple[pytest.Item, pytest.Item | None] | None = None
         """The last (item, nextitem) pytest ran."""
-        self._direct_allowed: dict[pytest.Collector | None, bool] = {}
-        self._only_pytest_makes_reports: dict[pytest.Collector | None, bool] = {}
+        self._plans: dict[pytest.Collector | None, Plan] = {}
+        """Per manifest (the items' parent): the plugins do not change mid-run."""
         self._froze = False
         # pytest's own clean-ups (its final garbage collections among them)
         # were registered after this one, so they run before it.
@@ -75,10 +79,13 @@ class DirectReports:
             and previous[0].parent is item.parent  # so the manifest's setup stands,
             and nextitem is not None
             and nextitem.parent is item.parent  # and no teardown is due after this one.
-            and self._allowed(item)
+            and next(item.iter_markers(), None) is None
         ):
             return None
-        setup = None if self._only_pytest_makes_reports[item.parent] else _passed("setup")
+        plan = self._plan(item)
+        if plan == "protocol":
+            return None
+        setup = _passed("setup") if plan == "through_hook" else None
         call = pytest.CallInfo.from_call(
             item.held_without_io, "call", reraise=(KeyboardInterrupt, pytest.exit.Exception)
         )
@@ -88,10 +95,9 @@ class DirectReports:
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         if setup is not None:
-            # Another plugin implements pytest_runtest_makereport: every
-            # report through it, as pytest makes them. Plugins keep per-item
-            # state there (pytest-rerunfailures sets its up on the setup
-            # report) and decorate reports.
+            # Every report through pytest_runtest_makereport, as pytest makes
+            # them: plugins keep per-item state there (pytest-rerunfailures
+            # sets its up on the setup report) and decorate reports.
             phases = (setup, call, _passed("teardown"))
             reports = [ihook.pytest_runtest_makereport(item=item, call=phase) for phase in phases]
         else:
@@ -101,15 +107,11 @@ class DirectReports:
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
-    def _allowed(self, item: DefaultItem) -> bool:
-        if self.full_protocol:
-            return False
-        parent = item.parent
-        allowed = self._direct_allowed.get(parent)
-        if allowed is None:
-            allowed = self._direct_allowed[parent] = not _needs_every_phase(item)
-            self._only_pytest_makes_reports[parent] = _only_pytest_makes_reports(item)
-        return allowed and next(item.iter_markers(), None) is None
+    def _plan(self, item: DefaultItem) -> Plan:
+        plan = self._plans.get(item.parent)
+        if plan is None:
+            plan = self._plans[item.parent] = "protocol" if self.full_protocol else _plan_for(item)
+        return plan
 
     def _freeze(self) -> None:
         if not self._froze and gc.get_freeze_count() == 0:  # never undo a freeze of the user's
@@ -172,14 +174,9 @@ def _others(item: pytest.Item, names: tuple[str, ...]) -> dict[int, object]:
     return found
 
 
-def _only_pytest_makes_reports(item: pytest.Item) -> bool:
-    """Whether every implementation of pytest_runtest_makereport that applies
-    to ``item`` is pytest's own or this plugin's."""
-    return not _others(item, ("pytest_runtest_makereport",))
-
-
-def _needs_every_phase(item: pytest.Item) -> bool:
-    """Whether some plugin must see every item's setup, call and teardown:
+def _plan_for(item: pytest.Item) -> Plan:
+    """Every item takes pytest's protocol when some plugin must see every
+    item's setup, call and teardown:
 
     - a conftest.py implementing a per-phase hook or
       pytest_runtest_makereport (the project's own hooks, the likeliest to
@@ -190,13 +187,18 @@ def _needs_every_phase(item: pytest.Item) -> bool:
 
     A plugin with per-phase hooks alone (pytest-randomly reseeding) does
     not, nor one read to touch only its own tests (:data:`ONLY_THEIR_OWN_TESTS`).
+    Otherwise the reports go through pytest_runtest_makereport when a plugin
+    other than pytest implements it, and are made here when none does.
     """
     phases = _others(item, PHASE_HOOKS)
-    if any(_is_conftest(plugin) for plugin in {**phases, **_others(item, ("pytest_runtest_makereport",))}.values()):
-        return True
-    reports = _others(item, REPORT_HOOKS)
+    makereport = _others(item, ("pytest_runtest_makereport",))
+    reports = {**makereport, **_others(item, ("pytest_runtest_logreport",))}
+    if any(_is_conftest(plugin) for plugin in {**phases, **makereport}.values()):
+        return "protocol"
     coupled = [plugin for key, plugin in phases.items() if key in reports]
-    return any(getattr(plugin, "__name__", None) not in ONLY_THEIR_OWN_TESTS for plugin in coupled)
+    if any(getattr(plugin, "__name__", None) not in ONLY_THEIR_OWN_TESTS for plugin in coupled):
+        return "protocol"
+    return "through_hook" if makereport else "made_here"
 
 
 def _is_conftest(plugin: object) -> bool:

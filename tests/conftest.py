@@ -26,6 +26,35 @@ config = "off"
 """Appended to a manifest whose test counts outcomes: nothing undocumented
 is looked for (this suite's warnings-as-errors reach in-process runs)."""
 
+EARLY_ANSWER_APP = """
+    from pathlib import Path
+
+    from starlette.responses import PlainTextResponse, StreamingResponse
+
+    async def chunks():
+        yield b"accepted"
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        headers = dict(scope["headers"])
+        if int(headers.get(b"content-length", b"-1")) == 1024**3:
+            await StreamingResponse(chunks())(scope, receive, send)
+        else:
+            await PlainTextResponse("Content Too Large", 413)(scope, receive, send)
+        drained = 0
+        while True:
+            message = await receive()
+            drained += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        with Path("drained.log").open("a") as log:
+            log.write(f"{message['type']} {drained}\\n")
+"""
+"""A plain ASGI app that answers before reading the body (413, or a streamed
+200 to a body of exactly 1 GiB) and only then drains it, logging what it
+drained to drained.log."""
+
 
 class Project:
     """A folder with an app module and a ``defaults.toml``."""

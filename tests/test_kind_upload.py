@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import QUIET, Project
+from conftest import EARLY_ANSWER_APP, QUIET, Project
 
 from pytest_prod_defaults.bodies import CHUNK_SIZE, GeneratedBody, multipart_overhead
 from pytest_prod_defaults.kinds.upload import UploadEntry, UploadKind
@@ -290,33 +290,7 @@ def test_answering_early_stops_the_upload(project: Project) -> None:
     # A documented limit of 1 GiB, and an app that answers before reading
     # (413 at once, or a streamed 200) and only then tries to drain the body:
     # the probe stops sending once answered, so 3 GiB are never generated.
-    project.app(
-        """
-        from pathlib import Path
-
-        from starlette.responses import PlainTextResponse, StreamingResponse
-
-        async def chunks():
-            yield b"accepted"
-
-        async def app(scope, receive, send):
-            if scope["type"] != "http":
-                return
-            headers = dict(scope["headers"])
-            if int(headers.get(b"content-length", b"-1")) == 1024**3:
-                await StreamingResponse(chunks())(scope, receive, send)
-            else:
-                await PlainTextResponse("Content Too Large", 413)(scope, receive, send)
-            drained = 0
-            while True:
-                message = await receive()
-                drained += len(message.get("body", b""))
-                if message["type"] != "http.request" or not message.get("more_body"):
-                    break
-            with Path("drained.log").open("a") as log:
-                log.write(f"{message['type']} {drained}\\n")
-        """
-    )
+    project.app(EARLY_ANSWER_APP)
     project.manifest(manifest(AVATAR.replace('"64 KiB"', '"1 GiB"'), lifespan='"off"'))
     result = project.run()
     result.assert_outcomes(passed=3)

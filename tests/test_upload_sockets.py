@@ -17,7 +17,7 @@ from pathlib import Path
 
 import fastapi
 import pytest
-from conftest import QUIET, Project
+from conftest import EARLY_ANSWER_APP, QUIET, Project
 from fastapi import FastAPI
 
 from pytest_prod_defaults.bodies import GeneratedBody
@@ -213,33 +213,6 @@ def test_fastapi_max_body_size(project: Project) -> None:
     result = project.run()
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["PASSED defaults.toml::upload:form[over-limit-streamed]"])
-
-
-EARLY_ANSWER_APP = """
-    from pathlib import Path
-
-    from starlette.responses import PlainTextResponse, StreamingResponse
-
-    async def chunks():
-        yield b"accepted"
-
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        headers = dict(scope["headers"])
-        if int(headers.get(b"content-length", b"-1")) == 1024**3:
-            await StreamingResponse(chunks())(scope, receive, send)
-        else:
-            await PlainTextResponse("Content Too Large", 413)(scope, receive, send)
-        drained = 0
-        while True:
-            message = await receive()
-            drained += len(message.get("body", b""))
-            if message["type"] != "http.request" or not message.get("more_body"):
-                break
-        with Path("drained.log").open("a") as log:
-            log.write(f"{message['type']} {drained}\\n")
-"""
 
 
 def test_a_1_gib_limit_answered_early_sends_almost_nothing_in_server_mode(pytester: pytest.Pytester) -> None:

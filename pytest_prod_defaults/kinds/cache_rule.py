@@ -18,7 +18,7 @@ it is uncacheable by a shared cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Annotated
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -218,27 +218,19 @@ class CacheRuleKind(BaseKind):
     model = CacheRuleEntry
 
     def checks(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[Check]:
+        def check(detail: str, run: Callable[[Target], None]) -> Check:
+            return Check("cache_rule", entry.name, detail, entry, run, reads_only_target=True)
+
         for path in entry.cached:
-            yield Check(
-                "cache_rule", entry.name, path, entry, partial(check_cached, entry, path), reads_only_target=True
-            )
+            yield check(path, partial(check_cached, entry, path))
             if entry.vary:
-                yield Check(
-                    "cache_rule",
-                    entry.name,
-                    f"{path} vary",
-                    entry,
-                    partial(check_vary, entry, path),
-                    reads_only_target=True,
-                )
+                yield check(f"{path} vary", partial(check_vary, entry, path))
             for condition, name in entry.bypass.conditions():
                 subject = f"{path} with {condition} {name}"
                 request = bypass_request(path, condition, name)
-                run = partial(check_uncacheable, entry, subject, request)
-                yield Check("cache_rule", entry.name, f"{path} {condition} {name}", entry, run, reads_only_target=True)
+                yield check(f"{path} {condition} {name}", partial(check_uncacheable, entry, subject, request))
         for path in entry.not_cached:
-            run = partial(check_uncacheable, entry, path, ProbeRequest(path))
-            yield Check("cache_rule", entry.name, path, entry, run, reads_only_target=True)
+            yield check(path, partial(check_uncacheable, entry, path, ProbeRequest(path)))
 
     def probed_paths(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[str]:
         return [*entry.cached, *entry.not_cached]

@@ -178,16 +178,12 @@ class CookieKind(BaseKind):
     model = CookieEntry
 
     def checks(self, entry: CookieEntry, manifest: Manifest) -> Iterable[Check]:
-        yield Check("cookie", entry.name, "set", entry, partial(check_set, entry), reads_only_target=True)
+        def check(detail: str, run: Callable[[Target], None]) -> Check:
+            return Check("cookie", entry.name, detail, entry, run, reads_only_target=True)
+
+        yield check("set", partial(check_set, entry))
         for attribute in documented_attributes(entry):
-            yield Check(
-                "cookie",
-                entry.name,
-                attribute.key,
-                entry,
-                partial(check_attribute, entry, attribute),
-                reads_only_target=True,
-            )
+            yield check(attribute.key, partial(check_attribute, entry, attribute))
 
     def probed_paths(self, entry: CookieEntry, manifest: Manifest) -> Iterable[str]:
         return [entry.path] if entry.method == "GET" else []

@@ -183,31 +183,24 @@ class UndocumentedKind(BaseKind):
     """Without an ``[undocumented]`` table every policy is ``warn``."""
 
     def checks(self, entry: UndocumentedPolicy, manifest: Manifest) -> Iterable[Check]:
-        def check(name: str, detail: str | None, run: Any) -> Check:
-            # Headers and settings only read responses and app attributes;
-            # middleware and config may import the classes and settings
-            # they name.
-            return Check(
-                "undocumented",
-                name,
-                detail,
-                entry,
-                run,
-                line=manifest.line_of("undocumented", name),
-                reads_only_target=name in ("headers", "settings"),
-            )
+        def check(name: str, detail: str | None, run: Any, reads_only_target: bool) -> Check:
+            line = manifest.line_of("undocumented", name)
+            return Check("undocumented", name, detail, entry, run, line=line, reads_only_target=reads_only_target)
 
+        # Headers and settings only read responses and app attributes;
+        # middleware and config may import the classes and settings they name.
         if entry.headers != "off":
             documented = documented_headers(manifest)
             for path in probed_paths(manifest):
-                yield check("headers", path, partial(undocumented_headers, entry, path, documented))
+                yield check("headers", path, partial(undocumented_headers, entry, path, documented), True)
         if entry.settings != "off":
-            yield check("settings", None, partial(undocumented_settings, entry, manifest))
+            yield check("settings", None, partial(undocumented_settings, entry, manifest), True)
         if entry.middleware != "off":
-            yield check("middleware", None, partial(undocumented_middleware, entry, manifest))
+            yield check("middleware", None, partial(undocumented_middleware, entry, manifest), False)
         config = manifest.section("config")
         if entry.config != "off" and isinstance(config, ConfigEntry):
-            yield check("config", None, partial(undocumented_config, entry, config, LiveConfig(config.object)))
+            live = LiveConfig(config.object)
+            yield check("config", None, partial(undocumented_config, entry, config, live), False)
 
 
 @hookimpl
