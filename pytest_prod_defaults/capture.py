@@ -36,12 +36,12 @@ from .explain import waiver_expired
 from .extends import IDENTITY_KEYS, identity
 from .kinds.cache_rule import CACHE_HEADERS
 from .kinds.config import config_values_equal, dotted_path, holds_secret, is_code, is_secret, same_value
-from .kinds.header import REDACTED_HEADERS
 from .kinds.health_check import parse_content_type
 from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options, match_entries, user_middleware
 from .kinds.settings import comparable, setting_holds
 from .kinds.undocumented import APPLICATION_SETTINGS, FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
+from .redaction import SECRET_HEADERS
 from .set_cookie import parse_set_cookie, split_set_cookie
 from .sizes import format_size
 from .target import ProbeRequest, ProbeResponse, Target, import_app
@@ -291,7 +291,7 @@ def value_pattern(values: Sequence[str]) -> str:
 def header_matcher(name: str, first: Sequence[str], second: Sequence[str]) -> tuple[str, str, str | None]:
     """``(equals | matches, value, note)`` for a header seen with ``first``
     values on one request and ``second`` on the next."""
-    if name in REDACTED_HEADERS:
+    if name in SECRET_HEADERS:
         return "matches", "^.+$", "its value is never written down"
     values = [value.strip() for value in [*first, *second]]
     if all(re.fullmatch(HTTP_DATE, value) for value in values):

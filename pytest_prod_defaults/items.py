@@ -4,6 +4,7 @@ Imported only under ``--check-defaults``."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
+from .redaction import Redactor
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
 from .runner import DefaultsRun
@@ -20,6 +22,30 @@ from .runner import DefaultsRun
 
 class UndocumentedDefaultWarning(pytest.PytestWarning):
     """Something live is not in the manifest, under a ``warn`` policy."""
+
+
+class RedactingFilter(logging.Filter):
+    """Hides the credentials a manifest sends in log records written as
+    they come: the app may log the requests it was sent."""
+
+    def __init__(self, redactors: list[Redactor]) -> None:
+        super().__init__()
+        self.redactors = redactors
+
+    def _redacted(self, text: str) -> str:
+        for redact in self.redactors:
+            text = redact(text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if (hidden := self._redacted(message)) != message:
+            record.msg, record.args = hidden, None
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redacted(record.exc_text)
+        return True
 
 
 class DefaultsSession:
@@ -61,6 +87,17 @@ class DefaultsSession:
     def close(self) -> None:
         for run in self.runs:
             run.close()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Live logs (log_cli) and the log file are written as records come,
+        # not kept with a report: redact them as they are handled.
+        redactors = [run.manifest.redact for run in self.runs if run.manifest.redact]
+        logging_plugin = self.config.pluginmanager.get_plugin("logging-plugin")
+        if redactors and logging_plugin is not None:
+            for name in ("log_cli_handler", "log_file_handler"):
+                handler = getattr(logging_plugin, name, None)
+                if isinstance(handler, logging.Handler):
+                    handler.addFilter(RedactingFilter(redactors))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
@@ -167,7 +204,7 @@ class DefaultItem(pytest.Item):
             self._finish(error=exc)
             if isinstance(exc, Drift):
                 # JUnit XML carries these as <property> elements.
-                self.user_properties += [("documented", exc.documented), ("live", exc.live)]
+                self.user_properties += [("documented", exc.documented), ("live", self.run.manifest.redact(exc.live))]
             raise
         self._finish(findings=findings)
         # The summary lists them from the result, which reaches an xdist controller.
@@ -184,9 +221,22 @@ class DefaultItem(pytest.Item):
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        redact = self.run.manifest.redact
         if isinstance(excinfo.value, (Drift, TargetUnavailable, Undocumented)):
-            return explain(self.run.manifest, self.check, excinfo.value)
-        return super().repr_failure(excinfo, style=style)
+            return redact(explain(self.run.manifest, self.check, excinfo.value))
+        shown = super().repr_failure(excinfo, style=style)
+        if redact:  # a traceback, its locals with -l, may quote a credential sent
+            text = str(shown)
+            if (hidden := redact(text)) != text:
+                return hidden
+        return shown
+
+    def add_report_section(self, when: str, key: str, content: str) -> None:
+        # What the app printed or logged while probed (its captured output,
+        # shown with a failure and in JUnit XML) may quote the credentials it
+        # was sent: an app logging its request headers.
+        redact = self.run.manifest.redact
+        super().add_report_section(when, key, redact(content) if content and redact else content)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.check.line or self.check.entry.line

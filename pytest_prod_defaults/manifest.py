@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from .checks import CheckKind
 from .extends import ExtendsError, Locator, resolve
 from .model import Entry, Profile, Service, Target
+from .redaction import Redactor
 from .toml_positions import KeyPath, key_lines
 
 if sys.version_info >= (3, 11):
@@ -31,9 +32,6 @@ _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 SHOWN_CHARS = 60
 """Longest value a problem quotes; a longer one is cut."""
-_SHOWN_SECRET_MIN = 4
-"""Environment values shorter than this are not masked in problem messages
-(masking ``1`` would garble every message with a digit in it)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +64,9 @@ class Manifest:
     sections: dict[str, list[Entry]] = field(default_factory=dict)
     locator: Locator | None = None
     profile: Profile | None = None
+    redact: Redactor = field(default_factory=Redactor, repr=False)
+    """Hides the target's credentials and the values read from the
+    environment in any text shown (:mod:`.redaction`)."""
 
     def line_of(self, *path: str | int) -> int | None:
         """The line of a key path in the manifest, e.g. ``("settings", "debug")``
@@ -239,8 +240,7 @@ def _expand_environment(
             if variable not in environ:
                 problem(path, f"environment variable {variable} is not set")
                 return ""
-            if len(environ[variable]) >= _SHOWN_SECRET_MIN:
-                used[environ[variable]] = match.group(0)
+            used[environ[variable]] = match.group(0)
             return environ[variable]
 
         return _ENV_REFERENCE.sub(one, value)
@@ -284,15 +284,6 @@ def _header_value_fault(value: str) -> str | None:
         where = "at its end" if position == len(value) else f"at character {position} of {len(value)}"
         return f"has {what} {where}"
     return None
-
-
-def _masked(message: str, used: Mapping[str, str]) -> str:
-    """``message`` with each value read from the environment shown as the
-    ``${VAR}`` it came from: problem messages quote values, and those may be
-    credentials."""
-    for value in sorted(used, key=len, reverse=True):
-        message = message.replace(value, used[value])
-    return message
 
 
 def load_manifest(
@@ -358,9 +349,10 @@ def load_manifest(
             # pydantic appends the validator's name for union members; keep keys only
             loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "union[")))
             file, line = locator.locate(loc)
-            problems.append(Problem(file, line, format_key(loc), _masked(_problem_message(error, model, loc), used)))
+            problems.append(Problem(file, line, format_key(loc), Redactor(used)(_problem_message(error, model, loc))))
         raise ManifestError(problems) from None
 
+    target: Target | None = validated.target  # type: ignore[attr-defined]
     sections: dict[str, list[Entry]] = {}
     for kind in kinds:
         value = getattr(validated, kind.key, None)
@@ -376,9 +368,10 @@ def load_manifest(
         path=path,
         version=validated.version,  # type: ignore[attr-defined]
         service=validated.service,  # type: ignore[attr-defined]
-        target=validated.target or Target.model_construct(),  # type: ignore[attr-defined]
+        target=target or Target.model_construct(),
         kinds={kind.key: kind for kind in kinds},
         sections=sections,
         locator=locator,
         profile=validated.profile,  # type: ignore[attr-defined]
+        redact=Redactor.for_target(target.headers, used) if target is not None else Redactor(used),
     )

@@ -105,4 +105,7 @@ def result_of(
         result.outcome = "warned"
         result.note = "; ".join(f.what for f in findings)
         result.findings = [asdict(f) for f in findings]
+    if manifest.redact:  # a live value or an error may quote a credential the app was sent
+        result.live = manifest.redact(result.live) if result.live else result.live
+        result.note = manifest.redact(result.note) if result.note else result.note
     return result

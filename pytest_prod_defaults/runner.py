@@ -27,7 +27,7 @@ class DefaultsRun:
         target_overrides: Mapping[str, Any] | None = None,
     ) -> DefaultsRun:
         manifest = load_manifest(path, kinds, target_overrides=target_overrides)
-        return cls(manifest, Target(manifest.target, manifest.root))
+        return cls(manifest, Target(manifest.target, manifest.root, manifest.redact))
 
     def checks(self) -> list[Check]:
         """Every check of the manifest, in manifest order within each kind

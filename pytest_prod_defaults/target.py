@@ -23,13 +23,14 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .asgi_client import call_app
 from .checks import NotApplicable, TargetUnavailable
 from .model import Target as TargetSpec
+from .redaction import REDACTED, SECRET_HEADERS, Redactor
 
 if TYPE_CHECKING:
     import httpx
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 BODY_LIMIT = 1024 * 1024
 """Bytes of a response body kept for checks; the rest is read and dropped."""
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-"""Headers whose values are credentials: never shown, logged or repr'd."""
-REDACTED = "<redacted>"
 DEFAULT_HEADERS = (("accept", "*/*"), ("accept-encoding", "gzip, deflate"), ("user-agent", "pytest-prod-defaults"))
 """Sent with every probe in every mode, so the app sees the same request
 in-process as over a socket (content negotiation, compression)."""
@@ -318,6 +316,11 @@ class Target:
 
     spec: TargetSpec
     root: Path
+    redactor: InitVar[Redactor | None] = None
+    """The manifest's (:attr:`Manifest.redact`); else one of the spec's headers."""
+    redact: Redactor = field(init=False)
+    """Hides the credentials the target is sent in any text shown (some
+    transport errors quote a header they refuse; an app may echo one)."""
     _failure: str | None = None
     _started: bool = False
     _app: Any = None
@@ -334,6 +337,9 @@ class Target:
     """While set, only what the target already answered is read: a response
     not yet fetched, an app not yet loaded, any request raise
     :class:`CacheMiss` instead of doing I/O."""
+
+    def __post_init__(self, redactor: Redactor | None) -> None:
+        self.redact = redactor if redactor is not None else Redactor.for_target(self.spec.headers)
 
     def __repr__(self) -> str:
         # Shown by pytest's --showlocals: not the spec's headers (credentials)
@@ -439,16 +445,6 @@ class Target:
             said = f"{what} did not answer within {limit or f'{timeout:g} s'}"
             raise TargetUnavailable(said + (_BLOCKING if self._loop.blocked_by else "")) from None
 
-    def _redacted(self, text: str) -> str:
-        """``text`` without the values of ``[target].headers`` that are
-        credentials (some transport errors quote a header they refuse)."""
-        for name, value in self.spec.headers.items():
-            if name.lower() in SECRET_HEADERS:
-                for secret in sorted({value.strip(), *value.split()[-1:]}, key=len, reverse=True):
-                    if len(secret) >= 4:
-                        text = text.replace(secret, REDACTED)
-        return text
-
     # -- what the checks use --------------------------------------------
 
     def app(self) -> Any:
@@ -529,7 +525,7 @@ class Target:
         except Exception as exc:
             # Exceptions inside the app arrive as 500s (raise_app_exceptions
             # is off), so what is left is the connection: say it in a line.
-            raise TargetUnavailable(self._redacted(f"{request.method} {request.path}: {_one_line(exc)}")) from None
+            raise TargetUnavailable(self.redact(f"{request.method} {request.path}: {_one_line(exc)}")) from None
         elapsed = time.perf_counter() - started
         headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
         return ProbeResponse(response.status_code, headers, kept, elapsed)
@@ -645,7 +641,7 @@ class Target:
                 on_progress=progress.moved,
             )
         except Exception as exc:  # any connection failure is the target being unreachable
-            raise TargetUnavailable(self._redacted(f"{request.method} {request.path}: {_one_line(exc)}")) from None
+            raise TargetUnavailable(self.redact(f"{request.method} {request.path}: {_one_line(exc)}")) from None
         finally:
             with contextlib.suppress(AttributeError):
                 await chunks.aclose()  # type: ignore[attr-defined]

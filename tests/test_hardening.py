@@ -403,19 +403,93 @@ def test_no_secret_reaches_any_output(project: Project, monkeypatch: pytest.Monk
         ],
         consecutive=False,
     )
-    # The request carried the credentials: the app saw and logged them.
-    assert f"login with authorization=Bearer {SECRETS['authorization']}" in result.stdout.str()
+    # The request carried the credentials and the app logged them; what
+    # pytest shows of it (captured with the failure, live with log_cli,
+    # JUnit XML's system-out) names the variable, never the value.
+    assert "login with authorization=Bearer ${SHOP_TOKEN}" in result.stdout.str()
+    assert "login with authorization=Bearer ${SHOP_TOKEN}" in (project.path / "report.xml").read_text()
     files = {name: (project.path / name).read_text(encoding="utf-8") for name in ("report.xml", "report.json")}
     files["report.md"] = (project.path / "report.md").read_text(encoding="utf-8")
     json.loads(files["report.json"])
     outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str(), **files}
-    # The app's own log lines are the app's: the plugin neither writes nor
-    # hides them. Everything else -- failures, tracebacks and their locals,
-    # httpcore's debug log, uvicorn's, the reports -- holds no secret.
+    # Failures, tracebacks and their locals, httpcore's debug log, uvicorn's,
+    # the app's own log lines, the reports: none holds a secret.
     leaks = [
         f"{where}: {line.strip()[:160]}"
         for where, text in outputs.items()
         for line in text.splitlines()
-        if any(secret in line for secret in SECRETS.values()) and "login with authorization=" not in line
+        if any(secret in line for secret in SECRETS.values())
     ]
     assert leaks == []
+
+
+ECHO_APP = """
+    import logging
+    from fastapi import FastAPI, Request, Response
+
+    app = FastAPI()
+    log = logging.getLogger("shop.access")
+
+    @app.get("/echo")
+    def echo(request: Request, response: Response):
+        key = request.headers.get("x-api-key", "")
+        print(f"request from key {key}")
+        log.warning("request from key %s", key)
+        response.headers["X-Seen-Key"] = key
+        return {"key": key}
+"""
+
+
+@pytest.mark.all_modes
+def test_a_credential_from_the_environment_in_any_header_is_never_shown(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API key sent in a header of any name, read from the environment,
+    echoed back by the app in a response header, its body, its printed
+    output and its log: pytest shows ``${SHOP_API_KEY}`` in every place."""
+    monkeypatch.setenv("SHOP_API_KEY", "k3y-from-ci-secrets")
+    project.app(ECHO_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        headers = { X-Api-Key = "${SHOP_API_KEY}" }
+
+        [[header]]
+        name = "X-Seen-Key"
+        paths = ["/echo"]
+        equals = "documented"
+
+        [[health_check]]
+        path = "/echo"
+        json = { key = "documented" }
+        """
+        + QUIET
+    )
+    result = project.run(
+        "-p",
+        "no:randomly",
+        "-rA",
+        "--log-file=run.log",
+        "--log-file-level=INFO",
+        "--junitxml=report.xml",
+        "-o",
+        "junit_logging=all",
+        "--defaults-report=report.json",
+    )
+    result.assert_outcomes(passed=1, failed=2)
+    header = "header X-Seen-Key on /echo: documented 'documented', live '${SHOP_API_KEY}' (GET /echo answered 200)"
+    # What the app printed and logged answering that first request (in url
+    # mode the app runs in another process: nothing of it is captured).
+    output = ["request from key ${SHOP_API_KEY}", "WARNING  shop.access:app.py:* request from key ${SHOP_API_KEY}"]
+    health = 'health_check /echo json: documented key = "documented", live key = "${SHOP_API_KEY}"*'
+    result.stdout.fnmatch_lines([header, *(output if project.mode != "url" else []), health], consecutive=False)
+    shown = {
+        "terminal": result.stdout.str() + result.stderr.str(),
+        **{name: (project.path / name).read_text() for name in ("run.log", "report.xml", "report.json")},
+    }
+    if project.mode != "url":
+        assert "request from key ${SHOP_API_KEY}" in shown["run.log"]
+    assert [where for where, text in shown.items() if "k3y-from-ci-secrets" in text] == []
+    live = {r["name"]: r["live"] for r in json.loads(shown["report.json"])["results"] if r["live"]}
+    assert set(live.values()) == {"'${SHOP_API_KEY}'", 'key = "${SHOP_API_KEY}"'}

@@ -14,9 +14,9 @@ from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, Regex, UrlPath
+from ..redaction import REDACTED, SECRET_HEADERS
 from ..target import ProbeRequest, Target
 
-REDACTED_HEADERS = frozenset({"set-cookie", "authorization", "cookie", "proxy-authorization"})
 MATCHERS = ("equals", "contains", "matches", "absent")
 
 
@@ -63,7 +63,7 @@ class HeaderEntry(Entry):
 
 def show_value(name: str, value: str) -> str:
     """A live header value as it may appear in a report: never a secret."""
-    return "<redacted>" if name.lower() in REDACTED_HEADERS else repr(value)
+    return REDACTED if name.lower() in SECRET_HEADERS else repr(value)
 
 
 def check_header(entry: HeaderEntry, path: str, target: Target) -> None:
