@@ -9,6 +9,7 @@ from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, field_validator
+from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
@@ -24,7 +25,14 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-SameSite = Annotated[Literal["strict", "lax", "none"], BeforeValidator(_lower)]
+SAME_SITE_ANY_CASE = "^(?:[Ss][Tt][Rr][Ii][Cc][Tt]|[Ll][Aa][Xx]|[Nn][Oo][Nn][Ee])$"
+SameSite = Annotated[
+    Literal["strict", "lax", "none"],
+    BeforeValidator(_lower),
+    # Read in any case ("Strict", as Set-Cookie spells it): the schema says so
+    # too, offering the lowercase spellings to complete.
+    WithJsonSchema({"anyOf": [{"enum": ["strict", "lax", "none"]}, {"type": "string", "pattern": SAME_SITE_ANY_CASE}]}),
+]
 
 
 class CookieEntry(Entry):
