@@ -338,8 +338,9 @@ def write_text(path: str, text: str) -> None:
 
 
 def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .capture import DEFAULT_UPLOAD_CAP, CaptureError, CaptureRequest, capture, write_manifest
+    from .capture import DEFAULT_UPLOAD_CAP, CaptureError, CaptureRequest, capture
     from .checks import TargetUnavailable
+    from .manifest_writer import write_manifest
 
     output = None if args.output == "-" else Path(args.output)
     if output is not None:
@@ -407,7 +408,7 @@ def verify_manifest(text: str, kinds: Sequence[Any], output: Path | None) -> Non
 
 
 def summarize(captured: Any, output: Path | None) -> None:
-    from .capture import Amendment
+    from .amend import Amendment
 
     counts = [
         (len(captured.headers), "header"),

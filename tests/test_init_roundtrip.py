@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import Project
 
-from pytest_prod_defaults.capture import header_matcher, value_pattern
+from pytest_prod_defaults.inference import header_matcher, value_pattern
 from pytest_prod_defaults.manifest import load_manifest
 from pytest_prod_defaults.registry import ordered_kinds, standalone_plugin_manager
 
