@@ -38,7 +38,10 @@ class RedactingFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: the handler reports it as logging does
+            return True
         if (hidden := self._redacted(message)) != message:
             record.msg, record.args = hidden, None
         if record.exc_info and record.exc_text is None:

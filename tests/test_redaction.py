@@ -3,6 +3,9 @@ read from the environment (``pytest_prod_defaults.redaction``)."""
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from pytest_prod_defaults.redaction import REDACTED, Redactor
 
 
@@ -28,3 +31,25 @@ def test_its_repr_never_shows_a_value() -> None:
     redact = Redactor.for_target({"Authorization": "Bearer s3cret-token"}, {"s3cret-token": "${T}"})
     assert "s3cret" not in repr(redact)
     assert repr(redact) == "<Redactor of 3 values>"
+
+
+def test_live_log_records_are_redacted_and_a_malformed_one_left_to_its_handler() -> None:
+    from pytest_prod_defaults.items import RedactingFilter
+
+    hide = RedactingFilter([Redactor({"k3y-from-ci-secrets": "${SHOP_API_KEY}"})])
+    record = logging.LogRecord(
+        "shop", logging.WARNING, "app.py", 1, "request from key %s", ("k3y-from-ci-secrets",), None
+    )
+    assert hide.filter(record)
+    assert (record.getMessage(), record.args) == ("request from key ${SHOP_API_KEY}", None)
+    try:
+        raise ValueError("refused k3y-from-ci-secrets")
+    except ValueError:
+        failed = logging.LogRecord("shop", logging.ERROR, "app.py", 2, "failed", (), sys.exc_info())
+    assert hide.filter(failed)
+    assert failed.exc_text is not None and "ValueError: refused ${SHOP_API_KEY}" in failed.exc_text
+    # Two placeholders, one argument: the handler reports it ("--- Logging
+    # error ---") as it would without the filter, which must not raise first.
+    malformed = logging.LogRecord("shop", logging.WARNING, "app.py", 3, "%s and %s", ("one",), None)
+    assert hide.filter(malformed)
+    assert (malformed.msg, malformed.args) == ("%s and %s", ("one",))
