@@ -172,6 +172,8 @@ class Target(Strict):
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
     paths: list[UrlPath] = Field(default_factory=lambda: ["/"])
     timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)  # inf would wait forever
+    startup_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    """Seconds the app's startup (its lifespan, uvicorn's start) may take."""
     lifespan: Literal["auto", "on", "off"] = "auto"
     uvicorn: dict[str, Any] = Field(default_factory=dict)
 

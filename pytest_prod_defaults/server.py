@@ -23,7 +23,7 @@ from .checks import TargetUnavailable
 from .model import Target as TargetSpec
 
 FORCED_OPTIONS = frozenset({"app", "host", "port", "uds", "fd", "reload", "workers", "log_config"})
-STARTUP_WAIT = 30.0
+WAITING_FOR_STARTUP = "Waiting for application startup"
 
 
 class _Capture(logging.Handler):
@@ -101,12 +101,12 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
 
     thread = threading.Thread(target=serve, name="prod-defaults-uvicorn", daemon=True)
 
-    def stop() -> None:
+    def stop(grace: float = 10) -> None:
         server.should_exit = True
-        thread.join(10)
+        thread.join(grace)
         if thread.is_alive():
             server.force_exit = True
-            thread.join(5)
+            thread.join(min(grace, 5))
         with contextlib.suppress(OSError):
             sock.close()
         logger.removeHandler(capture)
@@ -114,13 +114,20 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
         logger.propagate = previous_propagate
 
     thread.start()
-    deadline = time.monotonic() + max(STARTUP_WAIT, spec.timeout)
+    deadline = time.monotonic() + spec.startup_timeout
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            stop()
-            said = [line for line in capture.lines if line and "Waiting for application" not in line]
-            said = said or ["(uvicorn said nothing)"]
-            reason = "exited during startup" if not thread.is_alive() else "did not start in time"
-            raise TargetUnavailable(f"uvicorn {reason}: " + " | ".join(said[-3:]))
-        time.sleep(0.01)
+        if thread.is_alive() and time.monotonic() <= deadline:
+            time.sleep(0.01)
+            continue
+        if thread.is_alive():
+            # Still starting: the app's startup holds uvicorn, and neither
+            # should_exit nor force_exit reaches it there. Its daemon thread
+            # ends with the process; waiting for it would only stall the run.
+            stop(grace=0.5)
+            waiting = bool(capture.lines) and WAITING_FOR_STARTUP in capture.lines[-1]
+            what = "the app's startup (lifespan) did not complete" if waiting else "uvicorn did not start"
+            raise TargetUnavailable(f"{what} within [target].startup_timeout = {spec.startup_timeout:g} s")
+        stop()
+        said = [line for line in capture.lines if line and WAITING_FOR_STARTUP not in line]
+        raise TargetUnavailable("uvicorn exited during startup: " + " | ".join(said[-3:] or ["(uvicorn said nothing)"]))
     return f"http://127.0.0.1:{port}", stop

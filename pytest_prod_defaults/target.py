@@ -390,14 +390,19 @@ class Target:
             self._transport = httpx.AsyncHTTPTransport()
             return
         with environment(spec.env):
-            self._asgi_app = self._run(self._start_lifespan(self._app), max(spec.timeout, 10.0) + 1, "app startup")
+            self._asgi_app = self._run(
+                self._start_lifespan(self._app),
+                spec.startup_timeout + 1,
+                "app startup",
+                f"[target].startup_timeout = {spec.startup_timeout:g} s",
+            )
 
     async def _start_lifespan(self, app: Any) -> Any:
         if self.spec.lifespan == "off":
             return app
         from asgi_lifespan import LifespanManager, LifespanNotSupported
 
-        manager = LifespanManager(_lifespan_guard(app), startup_timeout=max(self.spec.timeout, 10.0))
+        manager = LifespanManager(_lifespan_guard(app), startup_timeout=self.spec.startup_timeout)
         try:
             await manager.__aenter__()
         except (LifespanNotSupported, _LifespanReturned):
@@ -405,7 +410,10 @@ class Target:
                 raise TargetUnavailable("lifespan = 'on', but the app does not support the lifespan protocol") from None
             return app
         except TimeoutError:
-            raise TargetUnavailable("app startup (lifespan) did not complete in time") from None
+            raise TargetUnavailable(
+                f"app startup (lifespan) did not complete within [target].startup_timeout"
+                f" = {self.spec.startup_timeout:g} s"
+            ) from None
         except Exception as exc:
             raise TargetUnavailable(f"app startup failed: {_one_line(exc)}") from None
         self._lifespan = manager

@@ -3,6 +3,7 @@ shared responses, stateless probes, and broken apps failing with their cause."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import QUIET, Project
 
 
@@ -280,6 +281,56 @@ def test_lifespan_startup_failure_fails_items_with_the_cause(project: Project) -
     result = project.run()
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*target unavailable: app startup failed: ConnectionError: cannot reach db:5432"] * 2)
+
+
+STARTUP_NEVER_ENDS = """
+    import asyncio
+    import time
+    from contextlib import asynccontextmanager
+    from fastapi import FastAPI
+
+    @asynccontextmanager
+    async def lifespan(app):
+        {wait}
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+"""
+
+
+@pytest.mark.parametrize("mode", ["asgi", "server"])
+@pytest.mark.parametrize("wait", ["await asyncio.sleep(3600)", "time.sleep(3600)"])
+def test_a_startup_that_never_ends_fails_at_startup_timeout_and_the_run_ends(
+    project: Project, mode: str, wait: str
+) -> None:
+    """Awaiting forever, or blocking the event loop (and uvicorn with it,
+    which no exit flag then reaches): the items fail at
+    ``[target].startup_timeout`` and the run ends soon after, not after a
+    further wait for a server that cannot stop."""
+    project.app(STARTUP_NEVER_ENDS.format(wait=wait))
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        paths = ["/", "/b"]
+        startup_timeout = 1
+
+        [[header]]
+        name = "X-A"
+        equals = "b"
+        """
+        + QUIET
+    )
+    result = project.run("--defaults-mode", mode, "-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    if mode == "server":
+        said = "the app's startup (lifespan) did not complete within [[]target[]].startup_timeout = 1 s"
+    elif wait.startswith("await"):
+        said = "app startup (lifespan) did not complete within [[]target[]].startup_timeout = 1 s"
+    else:
+        said = "app startup did not answer within [[]target[]].startup_timeout = 1 s, and blocks the app's event loop*"
+    result.stdout.fnmatch_lines([f"header:X-A[[]/[]]: target unavailable: {said}"])
+    assert result.duration < 8  # uvicorn's stop used to wait 15 s more for a thread no flag reaches
 
 
 def test_an_exception_in_the_app_is_seen_as_a_500(project: Project) -> None:
