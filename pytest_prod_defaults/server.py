@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .checks import TargetUnavailable
@@ -66,10 +67,20 @@ def uvicorn_options(spec: TargetSpec) -> dict[str, Any]:
     return options
 
 
-def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
-    """Serve ``app`` on 127.0.0.1; return its base URL and a stop function.
-    Raise :class:`TargetUnavailable` with uvicorn's own words if it does not
-    start."""
+@dataclass(frozen=True)
+class ServedApp:
+    base_url: str
+    loop: asyncio.AbstractEventLoop | None
+    """uvicorn's event loop, where the app runs (None if uvicorn keeps it
+    where it cannot be found)."""
+    stop: Callable[[float], None]
+    """Stops the server, waiting up to the given seconds for a graceful
+    shutdown (and a few more for a forced one)."""
+
+
+def start_server(app: Any, spec: TargetSpec) -> ServedApp:
+    """Serve ``app`` on 127.0.0.1. Raise :class:`TargetUnavailable` with
+    uvicorn's own words if it does not start."""
     try:
         import uvicorn
     except ImportError:
@@ -107,11 +118,14 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
         if thread.is_alive():
             server.force_exit = True
             thread.join(min(grace, 5))
-        with contextlib.suppress(OSError):
-            sock.close()
         logger.removeHandler(capture)
         logger.setLevel(previous_level)
         logger.propagate = previous_propagate
+        # Held by the app, uvicorn still owns the socket and closes it itself
+        # once let go, if ever: closed under it, it would crash then.
+        if not thread.is_alive():
+            with contextlib.suppress(OSError):
+                sock.close()
 
     thread.start()
     deadline = time.monotonic() + spec.startup_timeout
@@ -130,4 +144,6 @@ def start_server(app: Any, spec: TargetSpec) -> tuple[str, Callable[[], None]]:
         stop()
         said = [line for line in capture.lines if line and WAITING_FOR_STARTUP not in line]
         raise TargetUnavailable("uvicorn exited during startup: " + " | ".join(said[-3:] or ["(uvicorn said nothing)"]))
-    return f"http://127.0.0.1:{port}", stop
+    servers = getattr(server, "servers", None) or [None]
+    loop = getattr(servers[0], "get_loop", lambda: None)()
+    return ServedApp(f"http://127.0.0.1:{port}", loop, stop)

@@ -223,33 +223,63 @@ _OWN_TRAFFIC = _OwnTrafficFilter()
 _HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
 
 
-class LoopBlocked(Exception):
-    """The loop thread is still stuck in the app since an earlier request."""
+class RequestTimedOut(TargetUnavailable):
+    """A request had no answer within ``[target].timeout``."""
+
+
+class LoopWatch:
+    """Notices when the app blocks the event loop it runs on (``time.sleep``
+    inside an ``async def``): in-process it is the probes' own loop, in
+    server mode uvicorn's. A blocked loop runs nothing, timeouts and other
+    requests included.
+
+    After a wait for an answer runs out, the loop gets :data:`BLOCKED_GRACE`
+    to run a callback; if it does not, it counts as blocked by that request,
+    and :meth:`still_blocked` says so until the callback has run, so later
+    requests fail at once instead of each waiting out its timeout.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.blocked_by: str | None = None
+        self._ran = threading.Event()
+
+    def still_blocked(self, wait: float = 0.01) -> bool:
+        if self.blocked_by is None:
+            return False
+        # The callback queued when the loop stuck runs first once it is free.
+        if self._ran.wait(wait):
+            self.blocked_by = None
+            return False
+        return True
+
+    def timed_out(self, what: str) -> None:
+        """A wait for ``what`` ran out: find out whether the loop is stuck."""
+        ran = threading.Event()
+        try:
+            self.loop.call_soon_threadsafe(ran.set)
+        except RuntimeError:  # closed: it runs nothing, and blocks nothing either
+            return
+        if not ran.wait(BLOCKED_GRACE):
+            self.blocked_by, self._ran = what, ran
 
 
 _ABANDONED: list[tuple[asyncio.AbstractEventLoop, set[asyncio.Task[Any]]]] = []
 """Loops whose tasks would not end when cancelled, kept for the process's life."""
 
 
-class _LoopThread:
+class _LoopThread(LoopWatch):
     """An asyncio loop on a daemon thread; the synchronous checks submit
-    coroutines to it. The app's lifespan and transport live on it.
-
-    An app that blocks the loop (``time.sleep`` inside an ``async def``)
-    stops every coroutine on it, timeouts included. After a wait runs out the
-    loop gets :data:`BLOCKED_GRACE` to run a callback; if it does not, it
-    counts as blocked by that request, and later calls raise
-    :class:`LoopBlocked` at once instead of each waiting out its timeout.
+    coroutines to it. The transport lives on it, and in-process the app's
+    lifespan and requests too (so it watches itself for an app blocking it).
     """
 
     def __init__(self) -> None:
         for name in _HTTPCORE_LOGGERS:
             logging.getLogger(name).addFilter(_OWN_TRAFFIC)
-        self.loop = asyncio.new_event_loop()
+        super().__init__(asyncio.new_event_loop())
         self.thread = threading.Thread(target=self._serve, name=LOOP_THREAD_NAME, daemon=True)
         self.thread.start()
-        self.blocked_by: str | None = None
-        self._ran = threading.Event()
 
     def _serve(self) -> None:
         self.loop.run_forever()
@@ -272,35 +302,12 @@ class _LoopThread:
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
-    def check_responsive(self) -> None:
-        """Raise :class:`LoopBlocked` while an earlier request still blocks the loop."""
-        if self.blocked_by is None:
-            return
-        # The callback queued when the loop stuck runs first once it is free.
-        if not self._ran.wait(0.01):
-            raise LoopBlocked(self.blocked_by)
-        self.blocked_by = None
-
-    def timed_out(self, what: str) -> None:
-        """A wait for ``what`` ran out: find out whether the loop is stuck."""
-        ran = threading.Event()
-        self.loop.call_soon_threadsafe(ran.set)
-        if not ran.wait(BLOCKED_GRACE):
-            self.blocked_by, self._ran = what, ran
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float, what: str = "a request") -> T:
-        try:
-            self.check_responsive()
-        except LoopBlocked:
-            if asyncio.iscoroutine(coro):
-                coro.close()  # never scheduled: no "never awaited" warning
-            raise
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result(timeout)
         except FutureTimeout:
             future.cancel()
-            self.timed_out(what)
             raise
 
     def stop(self) -> None:
@@ -325,6 +332,9 @@ class Target:
     _started: bool = False
     _app: Any = None
     _loop: _LoopThread | None = None
+    _app_loop: LoopWatch | None = None
+    """The loop the app runs on, watched for the app blocking it: the probes'
+    own in-process, uvicorn's in server mode, none for a URL."""
     _transport: httpx.AsyncBaseTransport | None = None
     _asgi_app: Any = None
     """Mode asgi: the app (wrapped for its lifespan state), called directly."""
@@ -385,10 +395,15 @@ class Target:
             from .server import start_server
 
             with environment(spec.env):  # uvicorn runs the lifespan as it starts
-                self._base_url, stop = start_server(self._app, spec)
-            self._closers.append(stop)
+                served = start_server(self._app, spec)
+            self._base_url = served.base_url
+            watch = self._app_loop = LoopWatch(served.loop) if served.loop is not None else None
+            # uvicorn's loop, blocked by the app, sees no exit flag: waiting
+            # for it to stop gracefully would only stall the end of the run.
+            self._closers.append(lambda: served.stop(0.5 if watch is not None and watch.still_blocked(0.25) else 10))
             self._transport = httpx.AsyncHTTPTransport()
             return
+        self._app_loop = self._loop
         with environment(spec.env):
             self._asgi_app = self._run(
                 self._start_lifespan(self._app),
@@ -421,37 +436,53 @@ class Target:
 
     def close(self) -> None:
         """Shut the app down (lifespan, server) and stop the loop thread."""
-        if self._loop is not None and self._transport is not None:
+        # In-process, an app still blocking the loop runs no shutdown: the
+        # loop thread is left to end with the process.
+        loop = self._loop if self._loop is not None and not self._loop.still_blocked() else None
+        if loop is not None and self._transport is not None:
             # The client hangs up first, so the server's port is left with no
             # connection in TIME_WAIT and is free for the next server at once.
             with contextlib.suppress(BaseException):
-                self._loop.run(self._transport.aclose(), 5)
-            self._transport = None
+                loop.run(self._transport.aclose(), 5)
+        self._transport = None
         for closer in reversed(self._closers):
             with contextlib.suppress(Exception):
                 closer()
         self._closers.clear()
-        if self._loop is None:
-            return
-        if self._lifespan is not None:
+        if loop is not None and self._lifespan is not None:
             with contextlib.suppress(BaseException):
-                self._loop.run(self._lifespan.__aexit__(None, None, None), 10)
-            self._lifespan = None
-        if self._transport is not None:
-            with contextlib.suppress(BaseException):
-                self._loop.run(self._transport.aclose(), 5)
-        self._loop.stop()
-        self._loop = None
+                loop.run(self._lifespan.__aexit__(None, None, None), 10)
+        self._lifespan = None
+        if self._loop is not None:
+            self._loop.stop()
+        self._loop = self._app_loop = None
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float, what: str, limit: str | None = None) -> T:
         assert self._loop is not None
         try:
-            return self._loop.run(coro, timeout, what)
-        except LoopBlocked as exc:
-            raise TargetUnavailable(_blocked_by_earlier(what, str(exc))) from None
-        except (FutureTimeout, TimeoutError):
-            said = f"{what} did not answer within {limit or f'{timeout:g} s'}"
-            raise TargetUnavailable(said + (_BLOCKING if self._loop.blocked_by else "")) from None
+            self._check_app_loop(what)
+        except TargetUnavailable:
+            coro.close()  # never scheduled: no "never awaited" warning
+            raise
+        try:
+            return self._loop.run(coro, timeout)
+        except (FutureTimeout, TimeoutError, RequestTimedOut) as exc:
+            said = str(exc) if isinstance(exc, RequestTimedOut) else ""
+            raise self._timed_out(what, said or f"{what} did not answer within {limit or f'{timeout:g} s'}") from None
+
+    def _check_app_loop(self, what: str) -> None:
+        """Fail ``what`` at once while an earlier request still blocks the app's loop."""
+        watch = self._app_loop
+        if watch is not None and watch.still_blocked():
+            raise TargetUnavailable(_blocked_by_earlier(what, str(watch.blocked_by)))
+
+    def _timed_out(self, what: str, said: str) -> TargetUnavailable:
+        """The failure of a wait for ``what`` that ran out, saying whether
+        the app blocks its loop meanwhile."""
+        watch = self._app_loop
+        if watch is not None:
+            watch.timed_out(what)
+        return TargetUnavailable(said + (_BLOCKING if watch is not None and watch.blocked_by else ""))
 
     # -- what the checks use --------------------------------------------
 
@@ -527,7 +558,7 @@ class Target:
         try:
             response, kept = await asyncio.wait_for(exchange(), timeout)
         except (TimeoutError, asyncio.TimeoutError):
-            raise TargetUnavailable(
+            raise RequestTimedOut(
                 f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
             ) from None
         except Exception as exc:
@@ -548,7 +579,7 @@ class Target:
                 call_app(self._asgi_app, request.method, request.path, headers, body, keep_body=BODY_LIMIT), timeout
             )
         except (TimeoutError, asyncio.TimeoutError):
-            raise TargetUnavailable(
+            raise RequestTimedOut(
                 f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
             ) from None
         return ProbeResponse(answer.status, answer.headers, answer.body, answer.elapsed)
@@ -579,10 +610,7 @@ class Target:
         self._start()
         assert self._loop is not None
         what = f"{request.method} {request.path}"
-        try:
-            self._loop.check_responsive()
-        except LoopBlocked as exc:
-            raise TargetUnavailable(_blocked_by_earlier(what, str(exc))) from None
+        self._check_app_loop(what)
         progress = _BodyProgress()
         exchange = self._send_body(request, body, progress)
         future = asyncio.run_coroutine_threadsafe(exchange, self._loop.loop)
@@ -594,11 +622,8 @@ class Target:
             except FutureTimeout:
                 if time.monotonic() - progress.last >= timeout:
                     future.cancel()
-                    self._loop.timed_out(what)
-                    raise TargetUnavailable(
-                        f"{what} neither read more of the body nor answered within [target].timeout = {timeout:g} s"
-                        + (_BLOCKING if self._loop.blocked_by else "")
-                    ) from None
+                    said = f"{what} neither read more of the body nor answered within [target].timeout = {timeout:g} s"
+                    raise self._timed_out(what, said) from None
 
     async def _send_body(
         self, request: ProbeRequest, body: Callable[[], AsyncIterator[bytes]], progress: _BodyProgress
