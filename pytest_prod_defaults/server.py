@@ -9,6 +9,7 @@ and no other process can take it in between.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import difflib
 import inspect
