@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+OPEN_ENDED = ("text/event-stream",)
+"""Media types whose body never ends by design (server-sent events): once
+their head has come, there is no end to wait for."""
+HANG_UP_WAIT = 1.0
+"""Seconds an app gets to stop streaming once the client has hung up."""
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -25,6 +31,14 @@ class Answer:
     """(lower-case name, value) pairs."""
     body: bytes
     elapsed: float
+    complete: bool = True
+    """False: the body was still streaming at the timeout (or is open-ended),
+    and ``body`` holds what had come."""
+
+
+def open_ended(headers: Sequence[tuple[str, str]]) -> bool:
+    """Whether a response with these (lower-case) headers is a stream with no end."""
+    return any(name == "content-type" and value.split(";")[0].strip().lower() in OPEN_ENDED for name, value in headers)
 
 
 def _noop() -> None:
@@ -40,12 +54,18 @@ async def call_app(
     *,
     keep_body: int,
     on_progress: Callable[[], None] = _noop,
+    timeout: float | None = None,
 ) -> Answer:
     """Send ``method target`` with ``headers`` (and ``body``, streamed as the
     app reads it) to ``app``; keep at most ``keep_body`` bytes of the answer.
 
     An exception inside the app is the 500 a client would get. ``headers``
     must hold Host; ``target`` is the path with its query string.
+
+    With a ``timeout``, an app that has not begun its answer by then raises
+    :class:`TimeoutError`; one still streaming its body then (or at once,
+    for an open-ended stream) is hung up on, as a client would, and its
+    answer is kept, ``complete=False``.
     """
     split = urlsplit(target)
     host = next((value for name, value in headers if name.lower() == "host"), "testserver")
@@ -105,16 +125,41 @@ async def call_app(
             if not message.get("more_body", False):
                 finished.set()
 
+    async def exchange() -> None:
+        nonlocal status, response_headers
+        try:
+            await app(scope, receive, send)
+        except Exception:  # an exception in the app is the 500 a client gets
+            if status is None:
+                status = 500
+                response_headers = ()
+        finally:
+            finished.set()
+            if body is not None:
+                with contextlib.suppress(AttributeError):
+                    await body.aclose()  # type: ignore[attr-defined]
+
     started = time.perf_counter()
-    try:
-        await app(scope, receive, send)
-    except Exception:  # an exception in the app is the 500 a client gets
-        if status is None:
-            status = 500
-            response_headers = ()
-    finally:
-        finished.set()
-        if body is not None:
-            with contextlib.suppress(AttributeError):
-                await body.aclose()  # type: ignore[attr-defined]
-    return Answer(status if status is not None else 500, response_headers, bytes(kept), time.perf_counter() - started)
+    complete = True
+    if timeout is None:
+        await exchange()
+    else:
+        running = asyncio.ensure_future(exchange())
+        head = asyncio.ensure_future(answered.wait())
+        try:
+            await asyncio.wait({running, head}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not running.done() and not answered.is_set():
+                raise TimeoutError
+            if not running.done() and not open_ended(response_headers):
+                await asyncio.wait({running}, timeout=max(timeout - (time.perf_counter() - started), 0))
+            if not running.done():
+                complete = False
+                finished.set()  # hang up: the app's next receive() says http.disconnect
+                await asyncio.wait({running}, timeout=HANG_UP_WAIT)
+        finally:
+            head.cancel()
+            if not running.done():
+                running.cancel()
+    return Answer(
+        status if status is not None else 500, response_headers, bytes(kept), time.perf_counter() - started, complete
+    )

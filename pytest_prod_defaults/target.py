@@ -27,7 +27,7 @@ from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .asgi_client import call_app
+from .asgi_client import call_app, open_ended
 from .checks import NotApplicable, TargetUnavailable
 from .model import Target as TargetSpec
 from .redaction import REDACTED, SECRET_HEADERS, Redactor
@@ -69,6 +69,9 @@ class ProbeResponse:
     """(lower-case name, value) pairs, repeated headers kept apart."""
     body: bytes = b""
     elapsed: float = 0.0
+    complete: bool = True
+    """False: a stream, its body cut off at ``[target].timeout`` (or at once,
+    for server-sent events) and ``body`` what had come by then."""
 
     def values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive)."""
@@ -542,21 +545,27 @@ class Target:
         assert self._transport is not None
         body = content() if callable(content) else content
         started = time.perf_counter()
+        kept = bytearray()
 
-        async def exchange() -> tuple[httpx.Response, bytes]:
-            outgoing = self.build(request, body)
-            response = await self._transport.handle_async_request(outgoing)  # type: ignore[union-attr]
-            kept = bytearray()
-            try:
-                async for chunk in response.aiter_raw():
-                    if len(kept) < BODY_LIMIT:
-                        kept += chunk[: BODY_LIMIT - len(kept)]
-            finally:
-                await response.aclose()
-            return response, bytes(kept)
+        async def read_body(response: httpx.Response) -> None:
+            async for chunk in response.aiter_raw():
+                if len(kept) < BODY_LIMIT:
+                    kept.extend(chunk[: BODY_LIMIT - len(kept)])
 
         try:
-            response, kept = await asyncio.wait_for(exchange(), timeout)
+            outgoing = self.build(request, body)
+            response = await asyncio.wait_for(self._transport.handle_async_request(outgoing), timeout)
+            headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
+            complete = not open_ended(headers)
+            try:
+                if complete:
+                    # The body within what is left of the timeout; a stream
+                    # still going then is kept as far as it came.
+                    await asyncio.wait_for(read_body(response), max(timeout - (time.perf_counter() - started), 0))
+            except (TimeoutError, asyncio.TimeoutError):
+                complete = False
+            finally:
+                await response.aclose()  # hangs up on a stream
         except (TimeoutError, asyncio.TimeoutError):
             raise RequestTimedOut(
                 f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
@@ -565,9 +574,7 @@ class Target:
             # Exceptions inside the app arrive as 500s (raise_app_exceptions
             # is off), so what is left is the connection: say it in a line.
             raise TargetUnavailable(self.redact(f"{request.method} {request.path}: {_one_line(exc)}")) from None
-        elapsed = time.perf_counter() - started
-        headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
-        return ProbeResponse(response.status_code, headers, kept, elapsed)
+        return ProbeResponse(response.status_code, headers, bytes(kept), time.perf_counter() - started, complete)
 
     async def _send_in_process(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
         body = content() if callable(content) else content
@@ -575,14 +582,14 @@ class Target:
             body = _one_chunk(body)
         headers = self._in_process_headers(request, body is not None)
         try:
-            answer = await asyncio.wait_for(
-                call_app(self._asgi_app, request.method, request.path, headers, body, keep_body=BODY_LIMIT), timeout
+            answer = await call_app(
+                self._asgi_app, request.method, request.path, headers, body, keep_body=BODY_LIMIT, timeout=timeout
             )
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise RequestTimedOut(
                 f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
             ) from None
-        return ProbeResponse(answer.status, answer.headers, answer.body, answer.elapsed)
+        return ProbeResponse(answer.status, answer.headers, answer.body, answer.elapsed, answer.complete)
 
     def _in_process_headers(self, request: ProbeRequest, has_body: bool) -> list[tuple[str, str]]:
         """What a client would send: Host always, and a body without

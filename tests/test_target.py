@@ -3,6 +3,8 @@ shared responses, stateless probes, and broken apps failing with their cause."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import QUIET, Project
 
@@ -431,3 +433,66 @@ def test_lifespan_on_with_an_app_that_ignores_it_fails_with_the_reason(project: 
     result.stdout.fnmatch_lines(
         ["*target unavailable: lifespan = 'on', but the app does not support the lifespan protocol"]
     )
+
+
+STREAMING_APP = """
+    import asyncio
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+
+    app = FastAPI()
+
+    async def forever(line):
+        while True:
+            yield line
+            await asyncio.sleep(0.05)
+
+    @app.get("/events")
+    def events():
+        return StreamingResponse(forever(b"data: tick\\\\n\\\\n"), media_type="text/event-stream", headers={"X-A": "b"})
+
+    @app.get("/feed")
+    def feed():
+        return StreamingResponse(forever(b'{"ok": true}\\\\n'), media_type="application/json", headers={"X-A": "b"})
+"""
+
+
+@pytest.mark.all_modes
+def test_a_streamed_answer_is_checked_from_its_head_and_cut_off(project: Project) -> None:
+    """Server-sent events never end, by design: their head is enough, at
+    once. Any other stream gets ``timeout`` to end and is then hung up on,
+    its headers checked as any answer's; only a check of its body fails."""
+    project.app(STREAMING_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        paths = ["/events", "/feed"]
+        timeout = 1
+
+        [[header]]
+        name = "X-A"
+        equals = "b"
+
+        [[health_check]]
+        path = "/feed"
+        json = { ok = true }
+        """
+        + QUIET
+    )
+    result = project.run("-p", "no:randomly", "--durations=0", "-vv")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            'health_check /feed json: documented JSON containing {"ok": true},'
+            " live a body still streaming when cut off at [[]target[]].timeout (GET /feed answered 200)",
+        ]
+    )
+    durations = {
+        found.group(2): float(found.group(1))
+        for line in result.stdout.lines
+        if (found := re.match(r"^(\d+\.\d+)s call .*header:X-A\[(/\w+)\]$", line))
+    }
+    assert durations["/events"] < 0.9  # not the timeout: there is no end to wait for
+    assert 0.9 < durations["/feed"] < 3
+    assert result.duration < 8

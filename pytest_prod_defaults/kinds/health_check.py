@@ -160,6 +160,8 @@ class HealthCheck:
         response, answered = self._response(target)
         what = f"health_check {self.name} json"
         wanted = f"JSON containing {show_json(documented)}"
+        if not response.complete:
+            raise Drift(what, wanted, "a body still streaming when cut off at [target].timeout", answered)
         try:
             live = json.loads(response.content)
         except (UnicodeDecodeError, ValueError):
