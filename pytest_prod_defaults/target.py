@@ -546,35 +546,37 @@ class Target:
         body = content() if callable(content) else content
         started = time.perf_counter()
         kept = bytearray()
+        head: list[tuple[int, tuple[tuple[str, str], ...]]] = []
 
-        async def read_body(response: httpx.Response) -> None:
-            async for chunk in response.aiter_raw():
-                if len(kept) < BODY_LIMIT:
-                    kept.extend(chunk[: BODY_LIMIT - len(kept)])
-
-        try:
+        async def exchange() -> None:
             outgoing = self.build(request, body)
-            response = await asyncio.wait_for(self._transport.handle_async_request(outgoing), timeout)
+            response = await self._transport.handle_async_request(outgoing)  # type: ignore[union-attr]
             headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
-            complete = not open_ended(headers)
+            head.append((response.status_code, headers))
             try:
-                if complete:
-                    # The body within what is left of the timeout; a stream
-                    # still going then is kept as far as it came.
-                    await asyncio.wait_for(read_body(response), max(timeout - (time.perf_counter() - started), 0))
-            except (TimeoutError, asyncio.TimeoutError):
-                complete = False
+                if not open_ended(headers):
+                    async for chunk in response.aiter_raw():
+                        if len(kept) < BODY_LIMIT:
+                            kept.extend(chunk[: BODY_LIMIT - len(kept)])
             finally:
                 await response.aclose()  # hangs up on a stream
+
+        complete = True
+        try:
+            await asyncio.wait_for(exchange(), timeout)
         except (TimeoutError, asyncio.TimeoutError):
-            raise RequestTimedOut(
-                f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
-            ) from None
+            if not head:
+                raise RequestTimedOut(
+                    f"{request.method} {request.path} did not answer within [target].timeout = {timeout:g} s"
+                ) from None
+            complete = False  # a stream still going: kept as far as it came
         except Exception as exc:
             # Exceptions inside the app arrive as 500s (raise_app_exceptions
             # is off), so what is left is the connection: say it in a line.
             raise TargetUnavailable(self.redact(f"{request.method} {request.path}: {_one_line(exc)}")) from None
-        return ProbeResponse(response.status_code, headers, bytes(kept), time.perf_counter() - started, complete)
+        status, headers = head[0]
+        complete = complete and not open_ended(headers)
+        return ProbeResponse(status, headers, bytes(kept), time.perf_counter() - started, complete)
 
     async def _send_in_process(self, request: ProbeRequest, content: Any, timeout: float) -> ProbeResponse:
         body = content() if callable(content) else content
