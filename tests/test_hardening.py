@@ -211,13 +211,14 @@ def test_an_endpoint_that_blocks_the_event_loop_fails_once_and_later_items_fail_
         + QUIET
     )
     project.pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    before = set(threading.enumerate())
     try:
         result = project.run("--defaults-mode", mode, "-p", "no:randomly", "--durations=0", "-vv", "test_other.py")
     finally:
         (project.path / "release").touch()  # let the app's thread finish
     # Let go, uvicorn's thread shuts down on its own, without a crash (it
     # would be reported as this test's unhandled thread exception).
-    for thread in threading.enumerate():
+    for thread in set(threading.enumerate()) - before:
         if thread.name == "prod-defaults-uvicorn":
             thread.join(10)
             assert not thread.is_alive()
