@@ -94,13 +94,14 @@ async def call_app(
 
     async def receive() -> dict[str, Any]:
         nonlocal body_ended, sent_empty
-        if answered.is_set():
-            return {"type": "http.disconnect"}
         if body_ended:
             if not sent_empty:
                 sent_empty = True
                 return {"type": "http.request", "body": b"", "more_body": False}
+            # All sent: a client reads the answer to its end (or hangs up).
             await finished.wait()
+            return {"type": "http.disconnect"}
+        if answered.is_set():  # a client stops sending once answered
             return {"type": "http.disconnect"}
         assert body is not None
         try:

@@ -511,3 +511,45 @@ def test_a_streamed_answer_is_checked_from_its_head_and_cut_off(project: Project
     assert durations["/events"] < 0.9  # not the timeout: there is no end to wait for
     assert 0.9 < durations["/feed"] < 3
     assert result.duration < 8
+
+
+@pytest.mark.all_modes
+def test_a_body_streamed_in_chunks_through_middleware_is_read_to_its_end(project: Project) -> None:
+    """A client that has sent its request reads the answer to its end; an
+    in-process probe once hung up as soon as the answer began, and
+    Starlette, seeing the disconnect, cut the stream after its first chunk."""
+    project.app(
+        """
+        import asyncio
+        from fastapi import FastAPI
+        from fastapi.responses import StreamingResponse
+
+        app = FastAPI()
+
+        @app.middleware("http")
+        async def documented(request, call_next):
+            response = await call_next(request)
+            response.headers["X-A"] = "b"
+            return response
+
+        @app.get("/healthz")
+        def healthz():
+            async def chunks():
+                for part in (b'{"status": ', b'"ok", ', b'"db": "up"}'):
+                    yield part
+                    await asyncio.sleep(0.05)
+            return StreamingResponse(chunks(), media_type="application/json")
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[health_check]]
+        path = "/healthz"
+        json = { status = "ok", db = "up" }
+        """
+        + QUIET
+    )
+    project.run("-p", "no:randomly").assert_outcomes(passed=2)
