@@ -4,6 +4,7 @@ pytester folder and runs a real pytest session against them."""
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -133,3 +134,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def project(pytester: pytest.Pytester, request: pytest.FixtureRequest) -> Project:
     return Project(pytester, getattr(request, "param", "asgi"))
+
+
+def header_call_durations(result: pytest.RunResult) -> dict[str, float]:
+    """Seconds the call of each ``header:X-A[<path>]`` item took, by path,
+    read from a run with ``--durations=0 -vv``."""
+    return {
+        found.group(2): float(found.group(1))
+        for line in result.stdout.lines
+        if (found := re.match(r"^(\d+\.\d+)s call .*header:X-A\[(/\w+)\]$", line))
+    }

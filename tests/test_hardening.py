@@ -10,11 +10,10 @@ pytest session against a real app.
 from __future__ import annotations
 
 import json
-import re
 import threading
 
 import pytest
-from conftest import QUIET, Project
+from conftest import QUIET, Project, header_call_durations
 
 TARGET = '[target]\napp = "app:app"\n'
 
@@ -236,11 +235,7 @@ def test_an_endpoint_that_blocks_the_event_loop_fails_once_and_later_items_fail_
     # 0.2 s), and closing the target another 20 s in-process (transport,
     # lifespan, thread) or 15 s in server mode (uvicorn's graceful, then
     # forced, shutdown) on the stuck loop.
-    durations = {
-        found.group(2): float(found.group(1))
-        for line in result.stdout.lines
-        if (found := re.match(r"^(\d+\.\d+)s call .*header:X-A\[(/\w+)\]$", line))
-    }
+    durations = header_call_durations(result)
     assert set(durations) == {"/blocking", "/a", "/b", "/c"}
     assert durations["/blocking"] < 4
     assert max(durations["/a"], durations["/b"], durations["/c"]) < 0.2, durations

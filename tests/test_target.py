@@ -3,11 +3,10 @@ shared responses, stateless probes, and broken apps failing with their cause."""
 
 from __future__ import annotations
 
-import re
 import threading
 
 import pytest
-from conftest import QUIET, Project
+from conftest import QUIET, Project, header_call_durations
 
 
 def _echo_header_manifest(app: str, header: str, expected: str, extra: str = "") -> str:
@@ -503,11 +502,7 @@ def test_a_streamed_answer_is_checked_from_its_head_and_cut_off(project: Project
             " live a body still streaming when cut off at [[]target[]].timeout (GET /feed answered 200)",
         ]
     )
-    durations = {
-        found.group(2): float(found.group(1))
-        for line in result.stdout.lines
-        if (found := re.match(r"^(\d+\.\d+)s call .*header:X-A\[(/\w+)\]$", line))
-    }
+    durations = header_call_durations(result)
     assert durations["/events"] < 0.9  # not the timeout: there is no end to wait for
     assert 0.9 < durations["/feed"] < 3
     assert result.duration < 8
