@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 SECURE_APP = """
     from fastapi import FastAPI
@@ -269,6 +269,15 @@ def test_missing_manifest_is_a_usage_error(project: Project) -> None:
     result = project.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: unusable defaults manifest:", "defaults.toml: no such file"])
+
+
+def test_a_manifest_that_checks_nothing_exits_5_as_pytest_does(project: Project) -> None:
+    """A gate that checks nothing fails rather than passes."""
+    project.app("from fastapi import FastAPI\napp = FastAPI()\n")
+    project.manifest('[target]\napp = "app:app"\n' + QUIET)
+    result = project.run()
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["production defaults: 0 checked, 0 drifted, *", "*no tests ran*"])
 
 
 def test_a_folder_holding_only_the_manifest_and_app_works(project: Project) -> None:
