@@ -184,8 +184,9 @@ class DefaultItem(pytest.Item):
             self._finish(skipped=reason, waived=True)
             self.add_marker(pytest.mark.skip(reason=reason))
 
-    def _finish(self, **how: Any) -> None:
+    def _finish(self, **how: Any) -> Result:
         self.result = result_of(self.run.manifest, self.check, **how)
+        return self.result
 
     def held_without_io(self) -> bool:
         """Whether the check holds judged only from what the target has
@@ -204,10 +205,11 @@ class DefaultItem(pytest.Item):
             # Reported at the manifest line (reportinfo), not at this module.
             raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
         except Exception as exc:
-            self._finish(error=exc)
+            result = self._finish(error=exc)
             if isinstance(exc, Drift):
-                # JUnit XML carries these as <property> elements.
-                self.user_properties += [("documented", exc.documented), ("live", self.run.manifest.redact(exc.live))]
+                # JUnit XML carries these as <property> elements (the live
+                # value as the result shows it: redacted).
+                self.user_properties += [("documented", result.documented), ("live", result.live)]
             raise
         self._finish(findings=findings)
         # The summary lists them from the result, which reaches an xdist controller.

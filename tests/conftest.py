@@ -144,3 +144,16 @@ def header_call_durations(result: pytest.RunResult) -> dict[str, float]:
         for line in result.stdout.lines
         if (found := re.match(r"^(\d+\.\d+)s call .*header:X-A\[(/\w+)\]$", line))
     }
+
+
+def usage_error(project: Project, toml: str, expected: list[str]) -> pytest.RunResult:
+    """Run with ``toml`` as the manifest: a usage error listing ``expected``
+    (fnmatch lines), with no traceback and no INTERNALERROR."""
+    (project.path / "defaults.toml").write_text(toml, encoding="utf-8")
+    result = project.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: unusable defaults manifest:", *expected])
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    return result

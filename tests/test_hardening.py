@@ -13,20 +13,9 @@ import json
 import threading
 
 import pytest
-from conftest import QUIET, Project, header_call_durations
+from conftest import QUIET, Project, header_call_durations, usage_error
 
 TARGET = '[target]\napp = "app:app"\n'
-
-
-def _usage_error(project: Project, toml: str, expected: list[str]) -> pytest.RunResult:
-    (project.path / "defaults.toml").write_text(toml, encoding="utf-8")
-    result = project.run()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: unusable defaults manifest:", *expected])
-    output = result.stdout.str() + result.stderr.str()
-    assert "Traceback" not in output
-    assert "INTERNALERROR" not in output
-    return result
 
 
 # -- unusable manifests: the classes test_manifest_errors.py does not cover ---
@@ -95,12 +84,12 @@ CASES = {
 
 
 @pytest.mark.parametrize("toml, expected", list(CASES.values()), ids=list(CASES))
-def test_unusable_manifest_is_a_usage_error(project: Project, toml: str, expected: list[str]) -> None:
-    _usage_error(project, toml, expected)
+def test_unusable_manifest_is_ausage_error(project: Project, toml: str, expected: list[str]) -> None:
+    usage_error(project, toml, expected)
 
 
-def test_unset_variable_in_base_url_is_a_usage_error(project: Project) -> None:
-    _usage_error(
+def test_unset_variable_in_base_url_is_ausage_error(project: Project) -> None:
+    usage_error(
         project,
         '[target]\nmode = "url"\nbase_url = "https://${NOT_SET_ANYWHERE_42}"\n',
         ["defaults.toml:3: target.base_url: environment variable NOT_SET_ANYWHERE_42 is not set"],
@@ -111,7 +100,7 @@ def test_variable_in_base_url_is_read_and_its_value_never_shown(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEPLOY_URL", "ftp://deploy:hunter2-s3cret@internal")
-    result = _usage_error(
+    result = usage_error(
         project,
         '[target]\nmode = "url"\nbase_url = "${DEPLOY_URL}/v1"\n',
         ["defaults.toml:1: target: base_url '${DEPLOY_URL}/v1' is not an http(s):// URL"],
@@ -135,7 +124,7 @@ def test_unsendable_credential_from_the_environment_is_a_usage_error_that_never_
     # h11's "Illegal header value b'Bearer <the token>\n'" in server mode, and
     # in-process to reach the app as sent.
     monkeypatch.setenv("SHOP_TOKEN", value)
-    result = _usage_error(
+    result = usage_error(
         project,
         TARGET + 'headers = { Authorization = "Bearer ${SHOP_TOKEN}" }\n',
         [

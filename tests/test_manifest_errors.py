@@ -4,7 +4,7 @@ path and what is wrong: never a traceback, never INTERNALERROR."""
 from __future__ import annotations
 
 import pytest
-from conftest import Project
+from conftest import Project, usage_error
 
 CASES = {
     "toml-syntax": (
@@ -86,13 +86,7 @@ CASES = {
 def test_unusable_manifest_is_a_usage_error_naming_line_and_key(
     project: Project, toml: str, expected: list[str]
 ) -> None:
-    (project.path / "defaults.toml").write_text(toml, encoding="utf-8")
-    result = project.run()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: unusable defaults manifest:", *expected])
-    output = result.stdout.str() + result.stderr.str()
-    assert "Traceback" not in output
-    assert "INTERNALERROR" not in output
+    usage_error(project, toml, expected)
 
 
 def test_not_utf8(project: Project) -> None:
