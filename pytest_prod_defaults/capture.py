@@ -38,7 +38,7 @@ from .kinds.cache_rule import CACHE_HEADERS
 from .kinds.config import config_values_equal, dotted_path, holds_secret, same_value
 from .kinds.health_check import parse_content_type
 from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options
-from .kinds.settings import comparable, setting_holds
+from .kinds.settings import NO_SETTING, comparable, none_set, read_setting, setting_holds
 from .kinds.undocumented import APPLICATION_SETTINGS, FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
 from .set_cookie import parse_set_cookie, split_set_cookie
@@ -510,11 +510,14 @@ def capture_settings(app: Any) -> tuple[dict[str, Any], list[LeftOut]]:
     values: dict[str, Any] = {}
     left_out: list[LeftOut] = []
     for name in SETTINGS_ATTRIBUTES:
-        if not hasattr(app, name):
+        try:
+            live = read_setting(app, name)
+        except Exception:
+            continue  # a property that raises: nothing to write
+        if live is NO_SETTING:
             continue
-        live = getattr(app, name)
-        if live is None:
-            values[name] = False  # false documents "disabled": None on the app
+        if none_set(live):
+            values[name] = False  # false documents "none set": None on the app, or an empty table
             continue
         try:
             values[name] = written(comparable(live), live, setting_holds)

@@ -12,8 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 MODES = ("asgi", "server", "url")
+# Newer FastAPI versions have max_body_size, and form_limits (kept on app.router);
+# the range pyproject.toml allows spans both sides.
+HAS_BODY_LIMITS = hasattr(FastAPI(), "max_body_size")
+HAS_FORM_LIMITS = hasattr(FastAPI(), "form_limits") or hasattr(FastAPI().router, "form_limits")
+NEWER_SETTINGS = int(HAS_BODY_LIMITS) + int(HAS_FORM_LIMITS)
+"""How many of those this FastAPI has: items and captured settings they add."""
 SERVE_TARGET = Path(__file__).with_name("serve_target.py")
 UNUSABLE_MANIFEST = 4
 UNUSED_URL = "http://127.0.0.1:9"

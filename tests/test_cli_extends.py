@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project
+from conftest import NEWER_SETTINGS, Project
 
 from pytest_prod_defaults.cli import main
 
@@ -157,7 +157,7 @@ def orders(project: Project) -> Project:
     assert result.ret == 0, result.stderr.str()
     result.stderr.fnmatch_lines(
         [
-            "prod-defaults: wrote defaults.toml: 4 headers, 7 settings, 2 middleware;"
+            f"prod-defaults: wrote defaults.toml: 4 headers, {6 + NEWER_SETTINGS} settings, 2 middleware;"
             " 4 inherited defaults hold, not repeated",
             "  note: [[][[]header[]][]] X-Frame-Options replaces the inherited entry of platform/baseline.toml:17,"
             " which does not hold: header X-Frame-Options on /: documented 'DENY', live 'SAMEORIGIN'*",
@@ -223,7 +223,7 @@ def test_init_extends_writes_only_what_differs_from_the_bases(orders: Project) -
 def test_init_extends_round_trips_against_the_same_app(orders: Project) -> None:
     result = orders.run()
     assert result.ret == 0, result.stdout.str()
-    result.assert_outcomes(passed=30, skipped=2)
+    result.assert_outcomes(passed=29 + NEWER_SETTINGS, skipped=2)
     result.stdout.fnmatch_lines(
         [
             "PASSED defaults.toml::header:strict-transport-security[[]/login[]]",
@@ -243,7 +243,7 @@ def test_init_extends_round_trips_against_the_same_app(orders: Project) -> None:
 def test_init_extends_fails_against_a_drifted_app(orders: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_DRIFT", "1")
     result = orders.run()
-    result.assert_outcomes(passed=25, failed=5, skipped=2)
+    result.assert_outcomes(passed=24 + NEWER_SETTINGS, failed=5, skipped=2)
     assert failed_items(result) == [
         "FAILED defaults.toml::cookie:session[secure]",
         "FAILED defaults.toml::header:Referrer-Policy[/]",
@@ -295,7 +295,7 @@ def test_init_extends_a_bundled_profile(project: Project) -> None:
 
     checked = project.run()
     assert checked.ret == 0
-    checked.assert_outcomes(passed=15, skipped=3)
+    checked.assert_outcomes(passed=14 + NEWER_SETTINGS, skipped=3)
     checked.stdout.fnmatch_lines(
         [
             "PASSED defaults.toml::header:Content-Type[[]/[]]",
@@ -390,7 +390,7 @@ def test_init_extends_keeps_entries_of_one_name_in_order_when_the_base_has_sever
     ]
     checked = project.run("-k", "middleware")
     assert checked.ret == 0
-    checked.assert_outcomes(passed=3, deselected=10)
+    checked.assert_outcomes(passed=3, deselected=9 + NEWER_SETTINGS)
     checked.stdout.fnmatch_lines(
         [
             "PASSED defaults.toml::middleware:BaseHTTPMiddleware",

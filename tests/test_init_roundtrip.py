@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project
+from conftest import HAS_BODY_LIMITS, HAS_FORM_LIMITS, NEWER_SETTINGS, Project
 
 from pytest_prod_defaults.inference import header_matcher, value_pattern
 from pytest_prod_defaults.manifest import load_manifest
@@ -206,7 +206,8 @@ def test_init_writes_what_the_app_does(orders: Project) -> None:
         "openapi_url": "/openapi.json",
         "swagger_ui_oauth2_redirect_url": "/docs/oauth2-redirect",
         "root_path": "",
-        "max_body_size": False,
+        **({"max_body_size": False} if HAS_BODY_LIMITS else {}),
+        **({"form_limits": False} if HAS_FORM_LIMITS else {}),
         "title": "orders",
         "why": "",
         "owner": "",
@@ -236,7 +237,7 @@ def test_init_leaves_todos_for_people_and_never_writes_secrets(orders: Project) 
 def test_captured_manifest_passes_against_the_same_app(orders: Project) -> None:
     result = orders.run()
     assert result.ret == 0
-    result.assert_outcomes(passed=46)
+    result.assert_outcomes(passed=45 + NEWER_SETTINGS)
     result.stdout.fnmatch_lines(
         [
             "PASSED defaults.toml::header:X-Request-ID[[]/healthz[]]",
@@ -251,7 +252,7 @@ def test_captured_manifest_passes_against_the_same_app(orders: Project) -> None:
 def test_captured_manifest_fails_against_a_drifted_app(orders: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_DRIFT", "1")
     result = orders.run()
-    result.assert_outcomes(passed=36, failed=10)
+    result.assert_outcomes(passed=35 + NEWER_SETTINGS, failed=10)
     failed = sorted(line.split(" - ")[0] for line in result.stdout.lines if line.startswith("FAILED "))
     assert failed == [
         "FAILED defaults.toml::cache_rule:cached: public, max-age=31536000, immutable[/static/app.js]",
@@ -304,7 +305,7 @@ def test_examples_shop_round_trips(project: Project, monkeypatch: pytest.MonkeyP
     result.stderr.fnmatch_lines(
         [
             "prod-defaults: wrote captured.toml: 6 headers, 1 cookie, 1 health check, 1 upload limit, 3 cache rules,"
-            " 8 settings, 4 middleware, 4 config fields",
+            f" {7 + NEWER_SETTINGS} settings, 4 middleware, 4 config fields",
             "  next: fill in why, owner and rollback (the TODOs), then run `pytest --check-defaults`",
         ]
     )
@@ -315,11 +316,11 @@ def test_examples_shop_round_trips(project: Project, monkeypatch: pytest.MonkeyP
 
     passing = project.run("--defaults-file", "captured.toml")
     assert passing.ret == 0
-    passing.assert_outcomes(passed=75)
+    passing.assert_outcomes(passed=74 + NEWER_SETTINGS)
 
     monkeypatch.setenv("SHOP_DRIFT", "1")
     drifted = project.run("--defaults-file", "captured.toml")
-    drifted.assert_outcomes(passed=65, failed=10)
+    drifted.assert_outcomes(passed=64 + NEWER_SETTINGS, failed=10)
     drifted.stdout.fnmatch_lines(
         [
             "FAILED captured.toml::header:Strict-Transport-Security[[]/[]]*",
@@ -466,7 +467,7 @@ def test_values_that_cannot_be_written_are_named_and_their_policies_warn(project
     )
     checked = project.run("-W", "default::pytest.PytestWarning")
     assert checked.ret == 0
-    checked.assert_outcomes(passed=17, skipped=3, warnings=2)
+    checked.assert_outcomes(passed=16 + NEWER_SETTINGS, skipped=3, warnings=2)
     checked.stdout.fnmatch_lines(
         ["SKIPPED [[]3[]] *: 2001 bytes streamed without Content-Length was answered 200, not 413*"]
     )

@@ -3,7 +3,8 @@ one item per documented attribute."""
 
 from __future__ import annotations
 
-from conftest import QUIET, Project
+import pytest
+from conftest import HAS_BODY_LIMITS, HAS_FORM_LIMITS, QUIET, Project
 
 SECRET = "hunter2-api-key"
 
@@ -279,4 +280,56 @@ def test_manifest_errors_name_file_line_and_key(project: Project) -> None:
             "defaults.toml:7: settings.docs_url.owner: Input should be a valid string*",
             "defaults.toml:8: settings.redoc_url: 'until' dates a waiver: give 'skip' a reason too",
         ]
+    )
+
+
+UNLIMITED_APP = """
+    from fastapi import FastAPI
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+"""
+
+
+def test_false_documents_no_body_or_form_limit_on_every_fastapi_version(project: Project) -> None:
+    # false means "none set": None, an empty table, or a FastAPI without the
+    # feature at all. Never a false alarm on either end of the range.
+    project.app(UNLIMITED_APP)
+    project.manifest(manifest("[settings]\nmax_body_size = false\nform_limits = false\ndebug = false\n"))
+    result = project.run()
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["PASSED defaults.toml::settings:max_body_size", "PASSED defaults.toml::settings:form_limits"]
+    )
+
+
+@pytest.mark.skipif(not HAS_FORM_LIMITS, reason="this FastAPI has no form_limits")
+def test_form_limits_are_read_where_fastapi_keeps_them(project: Project) -> None:
+    project.app(
+        """
+        from fastapi import FastAPI
+
+        app = FastAPI(max_body_size=1048576, form_limits={"max_files": 3})
+        """
+    )
+    project.manifest(manifest("[settings]\nmax_body_size = 1048576\nform_limits = { max_files = 3 }\n"))
+    project.run().assert_outcomes(passed=2)
+    project.manifest(manifest("[settings]\nmax_body_size = false\nform_limits = false\n"))
+    result = project.run()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "setting max_body_size: documented false, live 1048576",
+            "setting form_limits: documented false, live {'max_files': 3}",
+        ]
+    )
+
+
+@pytest.mark.skipif(HAS_BODY_LIMITS, reason="this FastAPI has max_body_size")
+def test_a_limit_documented_on_a_fastapi_without_the_feature_is_not_applied(project: Project) -> None:
+    project.app(UNLIMITED_APP)
+    project.manifest(manifest("[settings]\nmax_body_size = 1048576\n"))
+    result = project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["setting max_body_size: documented 1048576, live not supported (FastAPI * has no max_body_size setting*"]
     )

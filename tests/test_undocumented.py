@@ -3,7 +3,8 @@ fields the manifest does not mention, under fail, warn and off."""
 
 from __future__ import annotations
 
-from conftest import Project
+import pytest
+from conftest import HAS_BODY_LIMITS, HAS_FORM_LIMITS, Project
 
 SESSION_VALUE = "s3ss10n-cookie-value"
 TRACKING_VALUE = "tr4ck1ng-cookie-value"
@@ -53,6 +54,7 @@ SHOP_MANIFEST = """
     swagger_ui_oauth2_redirect_url = "/docs/oauth2-redirect"
     root_path = ""
     max_body_size = false
+    form_limits = false
 
     [[middleware]]
     class = "TrustedHostMiddleware"
@@ -99,7 +101,7 @@ def test_an_extra_header_fails_on_every_probed_path_listing_it(project: Project)
         [
             "*_ undocumented:headers[[]/[]] _*",
             "response headers on / that no entry documents (GET answered 200): x-powered-by",
-            "  manifest: defaults.toml:33",
+            "  manifest: defaults.toml:34",
             "*_ undocumented:headers[[]/login[]] _*",
             "response headers on /login that no entry documents (GET answered 200): x-powered-by",
         ]
@@ -160,7 +162,7 @@ def test_debug_on_and_docs_enabled_are_undocumented_settings_when_omitted(projec
     result.stdout.fnmatch_lines(
         [
             "application settings that [[]settings[]] omits: debug = True, docs_url = '/docs', redoc_url = '/redoc'",
-            "  manifest: defaults.toml:31",
+            "  manifest: defaults.toml:32",
         ]
     )
 
@@ -172,13 +174,23 @@ def test_without_a_settings_table_every_application_setting_is_undocumented(proj
     project.manifest(SHOP_MANIFEST[:start] + SHOP_MANIFEST[end:])
     result = project.run("-k", "undocumented and settings")
     result.assert_outcomes(failed=1)
+    # max_body_size and form_limits (on the router) only where this FastAPI has them
+    newer = (", max_body_size = None" if HAS_BODY_LIMITS else "") + (", form_limits = {}" if HAS_FORM_LIMITS else "")
     result.stdout.fnmatch_lines(
         [
             "application settings that [[]settings[]] omits: debug = False, docs_url = None, redoc_url = None, "
-            "openapi_url = None, swagger_ui_oauth2_redirect_url = '/docs/oauth2-redirect', root_path = '', "
-            "max_body_size = None"
+            "openapi_url = None, swagger_ui_oauth2_redirect_url = '/docs/oauth2-redirect', root_path = ''" + newer
         ]
     )
+
+
+@pytest.mark.skipif(not HAS_FORM_LIMITS, reason="this FastAPI has no form_limits")
+def test_form_limits_set_on_the_router_are_undocumented_when_omitted(project: Project) -> None:
+    project.app(SHOP_APP.replace("openapi_url=None)", 'openapi_url=None, form_limits={"max_files": 2})'))
+    project.manifest(SHOP_MANIFEST.replace("    form_limits = false\n", ""))
+    result = project.run("-k", "undocumented and settings")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["application settings that [[]settings[]] omits: form_limits = {'max_files': 2}"])
 
 
 def test_an_added_middleware_and_an_omitted_option_are_undocumented(project: Project) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Annotated, Any
 
@@ -142,8 +142,14 @@ def equal(documented: Any, live: Any) -> bool:
     return bool(documented == live)
 
 
+def none_set(value: Any) -> bool:
+    """What a documented ``false`` means: nothing set (``docs_url = None``,
+    ``form_limits = {}``)."""
+    return value is None or (isinstance(value, Mapping) and not value)
+
+
 def setting_holds(documented: Any, live: Any) -> bool:
-    if documented is False and live is None:
+    if documented is False and none_set(live):
         return True  # false documents "disabled": docs_url = None on the app
     if is_secret(live):
         secret = live.get_secret_value()
@@ -160,7 +166,35 @@ def show(value: Any) -> str:
     return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 3] + "..."
 
 
-_NO_ATTRIBUTE = object()
+NO_SETTING = object()
+
+KEPT_ON_ROUTER = ("form_limits",)
+"""Settings a FastAPI version may keep on ``app.router`` rather than on the
+application (``FastAPI(form_limits=...)`` is stored on the router)."""
+SINCE_SOME_VERSION = ("max_body_size", "form_limits")
+"""Settings only newer FastAPI versions have: where the installed one has no
+such feature, nothing is set, and ``false`` documents exactly that."""
+
+
+def read_setting(app: Any, key: str) -> Any:
+    """The live value of setting ``key``, read where the installed FastAPI
+    keeps it; :data:`NO_SETTING` when it has no such setting. Raises what
+    reading the attribute raises."""
+    for holder in (app, getattr(app, "router", None)) if key in KEPT_ON_ROUTER else (app,):
+        try:
+            return getattr(holder, key)
+        except AttributeError:
+            continue
+    return NO_SETTING
+
+
+def installed_fastapi() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"FastAPI {version('fastapi')}"
+    except Exception:
+        return "the installed FastAPI"
 
 
 def check_setting(key: str, documented: Any, target: Target) -> None:
@@ -171,12 +205,15 @@ def check_setting(key: str, documented: Any, target: Target) -> None:
         raise NotApplicable(f"settings need a FastAPI or Starlette application; {describe_app(app)} is neither")
     what = f"setting {key}"
     try:
-        live = getattr(app, key)
-    except AttributeError:
-        live = _NO_ATTRIBUTE
+        live = read_setting(app, key)
     except Exception as exc:
         raise Drift(what, show(documented), f"unreadable ({type(exc).__name__})") from None
-    if live is _NO_ATTRIBUTE:
+    if live is NO_SETTING and key in SINCE_SOME_VERSION:
+        if documented is False:
+            return  # no such feature: nothing is set, as documented
+        detail = f"{installed_fastapi()} has no {key} setting: the limit is not applied"
+        raise Drift(what, show(documented), "not supported", detail)
+    if live is NO_SETTING:
         public = [name for name in dir(app) if not name.startswith("_")]
         close = difflib.get_close_matches(key, public, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""

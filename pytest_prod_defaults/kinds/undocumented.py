@@ -22,6 +22,7 @@ from ..model import Entry, Policy
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value
 from .middleware import MiddlewareEntry, added_options, class_name, match_entries, user_middleware
+from .settings import NO_SETTING, read_setting
 
 FRAMING_HEADERS = frozenset(
     {"content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date"}
@@ -137,11 +138,17 @@ def undocumented_settings(policy: UndocumentedPolicy, manifest: Manifest, target
             f"settings need a FastAPI (or Starlette) application; {target.spec.app} is a {type(app).__name__}"
         )
     documented = documented_settings(manifest)
-    found = [
-        f"{name} = {shown_value(getattr(app, name))}"
-        for name in APPLICATION_SETTINGS
-        if name not in documented and hasattr(app, name)
-    ]
+    found: list[str] = []
+    for name in APPLICATION_SETTINGS:
+        if name in documented:
+            continue
+        try:
+            live = read_setting(app, name)
+        except Exception as exc:
+            found.append(f"{name} (unreadable: {type(exc).__name__})")
+            continue
+        if live is not NO_SETTING:  # max_body_size and form_limits: where this FastAPI has them
+            found.append(f"{name} = {shown_value(live)}")
     return outcome(policy.settings, Finding("application settings that [settings] omits", tuple(found)))
 
 
