@@ -142,33 +142,70 @@ def _module_root(module: Any) -> list[Path]:
     return [Path(place).resolve() for place in places]
 
 
-@contextlib.contextmanager
-def _own_module_names(top: str, root: Path) -> Iterator[None]:
-    """While importing from ``root``, set aside an already imported ``top``
-    package that lives elsewhere: two services of one run may both call their
-    package ``app``. The first importer keeps the name afterwards."""
-    existing = sys.modules.get(top)
-    resolved = root.resolve()
-    if existing is None or any(resolved in place.parents for place in _module_root(existing)):
-        yield
-        return
-    aside = {name: sys.modules.pop(name) for name in list(sys.modules) if name == top or name.startswith(f"{top}.")}
-    try:
-        yield
-    finally:
-        sys.modules.update(aside)
+def _lives_in(module: Any, top: str, root: Path) -> bool:
+    """Whether the top-level module ``top`` was imported from ``root`` (as
+    ``root/top.py`` or the package ``root/top``), not merely from somewhere
+    under it."""
+    own = root / top
+    return any(
+        place == own.with_suffix(".py") or place == own or own in place.parents for place in _module_root(module)
+    )
 
 
-def import_app(reference: str, root: Path, env: Mapping[str, str]) -> Any:
+class ModuleSpace:
+    """The modules a target imported from its own root, kept apart from an
+    already imported package of the same name that lives elsewhere (an
+    installed release of the service, or a second service called ``app``).
+
+    Every import for one target (its app, its ``[config]`` object) goes
+    through one space, so a module the app imported is never imported a
+    second time: its import-time state (a metrics registry) is made once,
+    and the config object read is the one the app uses.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._kept: dict[str, dict[str, Any]] = {}
+        """Per top-level name, this target's modules while set aside."""
+
+    @contextlib.contextmanager
+    def active(self, top: str) -> Iterator[None]:
+        """While importing ``top`` from this root: this space's modules of
+        that name in ``sys.modules``, any other set aside and put back after.
+        The first importer of a name keeps it in ``sys.modules`` otherwise."""
+
+        def of_top() -> dict[str, Any]:
+            return {name: sys.modules[name] for name in list(sys.modules) if name == top or name.startswith(f"{top}.")}
+
+        existing = sys.modules.get(top)
+        if top not in self._kept and (existing is None or _lives_in(existing, top, self.root)):
+            yield
+            return
+        aside = of_top()
+        for name in aside:
+            del sys.modules[name]
+        sys.modules.update(self._kept.get(top, {}))
+        try:
+            yield
+        finally:
+            # The other package's modules come back; this space's modules of
+            # other names stay too (an app resolves its own at run time).
+            self._kept[top] = of_top()
+            sys.modules.update(aside)
+
+
+def import_app(reference: str, root: Path, env: Mapping[str, str], space: ModuleSpace | None = None) -> Any:
     """Import ``module:attribute`` (or call ``module:factory()``) with
-    ``root`` on ``sys.path`` and ``env`` set; raise :class:`TargetUnavailable`
-    with the cause in one line."""
+    ``root`` on ``sys.path`` and ``env`` set, in ``space`` (a new one for
+    ``root`` if not given); raise :class:`TargetUnavailable` with the cause
+    in one line."""
     module_name, _, attribute = reference.partition(":")
     call = attribute.endswith("()")
     attribute = attribute.removesuffix("()")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    with environment(env), _own_module_names(module_name.partition(".")[0], root):
+    space = space if space is not None else ModuleSpace(root)
+    with environment(env), space.active(module_name.partition(".")[0]):
         try:
             obj: Any = importlib.import_module(module_name)
         except Exception as exc:
@@ -346,6 +383,10 @@ class Target:
     _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
     _ssl_context: ssl.SSLContext | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    _modules: ModuleSpace | None = None
+    _objects: dict[str, Any] = field(default_factory=dict)
+    """Objects imported by reference (the ``[config]`` object), failures as
+    :class:`TargetUnavailable`: each imported, a factory called, once."""
     cached_only: bool = False
     """While set, only what the target already answered is read: a response
     not yet fetched, an app not yet loaded, any request raise
@@ -378,6 +419,25 @@ class Target:
     def _app_root(self) -> Path:
         return (self.root / self.spec.app_dir).resolve() if self.spec.app_dir else self.root
 
+    def _import(self, reference: str) -> Any:
+        if self._modules is None:
+            self._modules = ModuleSpace(self._app_root())
+        return import_app(reference, self._app_root(), self.spec.env, self._modules)
+
+    def load(self, reference: str) -> Any:
+        """The object at ``module:attribute`` (or what ``module:factory()``
+        returns), imported among the app's own modules: never a second copy
+        of a module the app loaded. Loaded once; a failure is remembered."""
+        if reference not in self._objects:
+            try:
+                self._objects[reference] = self._import(reference)
+            except TargetUnavailable as exc:
+                self._objects[reference] = exc
+        found = self._objects[reference]
+        if isinstance(found, TargetUnavailable):
+            raise TargetUnavailable(str(found))
+        return found
+
     def _start_transport(self) -> None:
         spec = self.spec
         self._loop = _LoopThread()
@@ -389,7 +449,7 @@ class Target:
             self._transport = httpx.AsyncHTTPTransport()
             return
         assert spec.app is not None
-        self._app = import_app(spec.app, self._app_root(), spec.env)
+        self._app = self._import(spec.app)
         if not callable(self._app):
             raise TargetUnavailable(f"{spec.app} is a {type(self._app).__name__}, not an ASGI application")
         if spec.mode == "server":
@@ -497,7 +557,7 @@ class Target:
             if self.cached_only:
                 raise CacheMiss
             if self.spec.mode == "url":
-                self._app = import_app(self.spec.app, self._app_root(), self.spec.env)
+                self._app = self._import(self.spec.app)
             else:
                 self._start()
         return self._app

@@ -3,6 +3,9 @@ documented by name, never compared, never shown."""
 
 from __future__ import annotations
 
+import textwrap
+
+import pytest
 from conftest import QUIET, Project
 
 SECRET_VALUE = "hunter2-live-signing-key"
@@ -321,3 +324,84 @@ def test_a_misspelt_key_names_the_closest_known_key(project: Project) -> None:
     result = project.run()
     assert result.ret == 4
     result.stderr.fnmatch_lines(["defaults.toml:7: config.secret: unknown key 'secret'; did you mean 'secrets'?"])
+
+
+SERVICE_PACKAGE = {
+    # Import-time global state, as a metrics registry has: registering one
+    # name twice raises (prometheus_client: "Duplicated timeseries").
+    "shop/__init__.py": "",
+    "shop/metrics.py": """
+        from pathlib import Path
+
+        def register(name):
+            registry = Path("registry.log")
+            seen = registry.read_text().split() if registry.exists() else []
+            if name in seen:
+                raise ValueError(f"Duplicated timeseries in CollectorRegistry: {name}")
+            registry.write_text(" ".join([*seen, name]))
+    """,
+    "shop/config.py": """
+        from pydantic_settings import BaseSettings
+
+        from shop.metrics import register
+
+        register("config_reloads_total")
+
+        class Settings(BaseSettings):
+            pool_size: int = 10
+            log_level: str = "INFO"
+
+        settings = Settings()
+    """,
+    "shop/main.py": """
+        from fastapi import FastAPI
+
+        from shop.config import settings
+        from shop.metrics import register
+
+        register("http_requests_total")
+        app = FastAPI()
+
+        @app.on_event("startup")
+        async def tune_for_production():
+            settings.pool_size = 40  # the app's own object, changed as it starts
+    """,
+}
+
+
+@pytest.mark.parametrize("installed", [".venv/lib/site-packages", "../elsewhere/site-packages"])
+def test_the_config_object_is_the_apps_own_never_a_second_import(project: Project, installed: str) -> None:
+    # An older release of the same package, installed in a virtualenv (in the
+    # project's folder or not) and already imported by the service's own
+    # conftest when the plugin starts.
+    site = (project.path / installed).resolve()
+    files = {
+        **SERVICE_PACKAGE,
+        f"{site}/shop/__init__.py": "RELEASE = 'installed'",
+        "conftest.py": f"import sys\nsys.path.insert(0, {str(site)!r})\nimport shop  # noqa: F401\n",
+    }
+    for name, source in files.items():
+        (project.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (project.path / name).write_text(textwrap.dedent(source), encoding="utf-8")
+    project.manifest(
+        f"""
+        [target]
+        app = "shop.main:app"
+
+        [[header]]
+        name = "content-type"
+        equals = "application/json"
+        paths = ["/missing"]
+
+        [config]
+        object = "shop.config:settings"
+        values = {{ pool_size = 40, log_level = "INFO" }}
+        {QUIET}
+        """
+    )
+    # The app first (the header item starts it), then its config: read from
+    # the object the app's startup changed, not from a fresh import.
+    result = project.run("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    registered = (project.path / "registry.log").read_text().split()
+    assert sorted(registered) == ["config_reloads_total", "http_requests_total"]

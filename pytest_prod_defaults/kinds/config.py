@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -23,7 +23,7 @@ from ..checks import BaseKind, Check, Drift, TargetUnavailable
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import AppReference, Entry
-from ..target import Target, import_app
+from ..target import Target
 
 SECRET_MASK = "**********"
 NUMBERS = (int, float)
@@ -174,11 +174,10 @@ class LiveConfig:
 
 
 def load_config_object(reference: str, target: Target) -> BaseModel:
-    """Import ``module:attribute`` as the app is imported: the app's root on
-    ``sys.path`` and ``[target].env`` set. In every mode, ``url`` included."""
-    spec = target.spec
-    root = (target.root / spec.app_dir).resolve() if spec.app_dir else Path(target.root)
-    obj = import_app(reference, root, spec.env)
+    """Import ``module:attribute`` as the app is imported, among the app's
+    own modules: the app's root on ``sys.path`` and ``[target].env`` set. In
+    every mode, ``url`` included."""
+    obj = target.load(reference)
     if isinstance(obj, type):
         raise TargetUnavailable(f"{reference} is the class {obj.__name__}: name the settings object, an instance")
     if not isinstance(obj, BaseModel):
