@@ -89,14 +89,27 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+EXIT_MEANINGS = {
+    1: "tests outside the manifest failed",
+    2: "the run was interrupted before every default was checked",
+    3: "pytest stopped on an internal error",
+    4: "pytest was used wrongly",
+    5: "no test ran",
+}
+"""What a non-zero pytest exit status says beyond the results (``pytest.ExitCode``)."""
+
+
 @dataclass(frozen=True)
 class Summary:
     counts: Mapping[Outcome, int]
+    exit_status: int | None = None
+    """The exit status of the pytest run the results come from (``None``:
+    not a pytest run). A report's verdict never contradicts it."""
 
     @classmethod
-    def of(cls, results: Iterable[Result]) -> Summary:
+    def of(cls, results: Iterable[Result], exit_status: int | None = None) -> Summary:
         found = Counter(result.outcome for result in results)
-        return cls({outcome: found.get(outcome, 0) for outcome in OUTCOMES})
+        return cls({outcome: found.get(outcome, 0) for outcome in OUTCOMES}, exit_status)
 
     @property
     def checked(self) -> int:
@@ -108,7 +121,14 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        return self.failed == 0 and not self.exit_status
+
+    def run_failure(self) -> str | None:
+        """Why the run failed although no result did: the exit status in words."""
+        if self.failed or not self.exit_status:
+            return None
+        meaning = EXIT_MEANINGS.get(self.exit_status, "the run failed")
+        return f"pytest exited {self.exit_status}: {meaning}"
 
     def line(self) -> str:
         """``12 checked, 1 drifted, 0 undocumented, 1 waived, 0 skipped``;
@@ -133,11 +153,11 @@ def in_manifest_order(results: Iterable[Result], ids: Sequence[str]) -> list[Res
 # -- JSON ---------------------------------------------------------------
 
 
-def report_document(results: Sequence[Result], subject: Subject) -> dict[str, Any]:
+def report_document(results: Sequence[Result], subject: Subject, exit_status: int | None = None) -> dict[str, Any]:
     """The JSON report as Python data (see ``docs/report-format.md``)."""
     from . import __version__
 
-    summary = Summary.of(results)
+    summary = Summary.of(results, exit_status)
     return {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
@@ -146,13 +166,15 @@ def report_document(results: Sequence[Result], subject: Subject) -> dict[str, An
         "manifest": subject.manifest,
         "target": {"mode": subject.mode, "url": subject.url},
         "ok": summary.ok,
+        "exit_status": exit_status,
+        "run_failure": summary.run_failure(),
         "summary": {"checked": summary.checked, **summary.counts},
         "results": [result.to_dict() for result in results],
     }
 
 
-def render_json(results: Sequence[Result], subject: Subject) -> str:
-    return json.dumps(report_document(results, subject), indent=2, ensure_ascii=False) + "\n"
+def render_json(results: Sequence[Result], subject: Subject, exit_status: int | None = None) -> str:
+    return json.dumps(report_document(results, subject, exit_status), indent=2, ensure_ascii=False) + "\n"
 
 
 # -- Markdown -----------------------------------------------------------
@@ -211,18 +233,21 @@ def _found(result: Result) -> str:
 def _headline(summary: Summary, subject: Subject) -> str:
     about = f"Production defaults of {subject.service}" if subject.service else "Production defaults"
     if not summary.checked:
-        return f"## {about}: nothing checked"
+        failure = summary.run_failure()
+        return f"## ❌ {about}: nothing checked ({failure})" if failure else f"## {about}: nothing checked"
+    held = summary.counts["held"] + summary.counts["warned"]
     if summary.ok:
-        held = summary.counts["held"] + summary.counts["warned"]
         return f"## ✅ {about}: {held} of {summary.checked} documented defaults hold"
+    if (failure := summary.run_failure()) is not None:
+        return f"## ❌ {about}: {held} of {summary.checked} documented defaults hold, but {failure}"
     failing = ", ".join(f"{summary.counts[outcome]} {outcome}" for outcome in FAILING if summary.counts[outcome])
     return f"## ❌ {about}: {failing}"
 
 
-def render_markdown(results: Sequence[Result], subject: Subject) -> str:
+def render_markdown(results: Sequence[Result], subject: Subject, exit_status: int | None = None) -> str:
     """A report for a pull request: drifts first, with why, owner, rollback
     and the manifest line; held defaults last, collapsed when many."""
-    summary = Summary.of(results)
+    summary = Summary.of(results, exit_status)
     by_outcome: dict[Outcome, list[Result]] = {outcome: [] for outcome in OUTCOMES}
     for result in results:
         by_outcome[result.outcome].append(result)
@@ -295,16 +320,16 @@ def render_markdown(results: Sequence[Result], subject: Subject) -> str:
 # -- writing ------------------------------------------------------------
 
 
-def render(path: str | Path, results: Sequence[Result], subject: Subject) -> str:
+def render(path: str | Path, results: Sequence[Result], subject: Subject, exit_status: int | None = None) -> str:
     """The report ``path`` asks for, by its extension."""
     if report_format(path) == "json":
-        return render_json(results, subject)
-    return render_markdown(results, subject)
+        return render_json(results, subject, exit_status)
+    return render_markdown(results, subject, exit_status)
 
 
-def write_report(path: Path, results: Sequence[Result], subject: Subject) -> None:
+def write_report(path: Path, results: Sequence[Result], subject: Subject, exit_status: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(path, results, subject), encoding="utf-8")
+    path.write_text(render(path, results, subject, exit_status), encoding="utf-8")
 
 
 def step_summary_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -313,7 +338,9 @@ def step_summary_path(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(value) if value else None
 
 
-def append_step_summary(path: Path, results: Sequence[Result], subject: Subject) -> None:
+def append_step_summary(
+    path: Path, results: Sequence[Result], subject: Subject, exit_status: int | None = None
+) -> None:
     # Appended, never overwritten: other steps' summaries share the file.
     with path.open("a", encoding="utf-8") as summary:
-        summary.write(render_markdown(results, subject) + "\n")
+        summary.write(render_markdown(results, subject, exit_status) + "\n")

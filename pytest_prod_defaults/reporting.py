@@ -12,13 +12,16 @@ Imported only under ``--check-defaults``.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .checks import Check
 from .items import manifest_nodeid
 from .report import (
+    FAILING,
     ReportPathError,
     Subject,
     Summary,
@@ -28,7 +31,7 @@ from .report import (
     step_summary_path,
     write_report,
 )
-from .results import Result
+from .results import Result, result_of
 from .runner import DefaultsRun
 
 
@@ -57,11 +60,41 @@ class DefaultsReporter:
         self.by_nodeid: dict[str, dict[str, Any]] = {}
         self.written: list[Path] = []
         self.unwritten: list[str] = []
+        self._checks_by_nodeid: dict[str, tuple[DefaultsRun, Check]] | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = getattr(report, "prod_defaults", None)
         if result is not None:
             self.by_nodeid[report.nodeid] = result
+        elif report.failed and report.nodeid in self.checks_by_nodeid():
+            # A default whose item failed with no failing result of its own
+            # (a conftest's setup hook raised, a teardown failed, an xdist
+            # worker crashed under it): the reports must not call it held.
+            known = self.by_nodeid.get(report.nodeid)
+            if known is None or known["outcome"] not in FAILING:
+                self.by_nodeid[report.nodeid] = self.failed_without_result(report)
+
+    def checks_by_nodeid(self) -> dict[str, tuple[DefaultsRun, Check]]:
+        if self._checks_by_nodeid is None:
+            self._checks_by_nodeid = {
+                f"{manifest_nodeid(self.config, run)}::{check.id}": (run, check)
+                for run in self.runs
+                for check in run.checks()
+            }
+        return self._checks_by_nodeid
+
+    def failed_without_result(self, report: pytest.TestReport) -> dict[str, Any]:
+        run, check = self.checks_by_nodeid()[report.nodeid]
+        lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+        errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+        cause = (errors or lines or ["no cause given"])[-1]
+        result = result_of(run.manifest, check)
+        result.outcome = "error"
+        result.note = run.manifest.redact(f"failed in {report.when}: {cause}")
+        data = result.to_dict()
+        if len(self.runs) > 1:
+            data["id"] = report.nodeid  # several manifests: say which (as items.py does)
+        return data
 
     def results(self) -> list[Result]:
         found = [Result.from_dict(data) for data in self.by_nodeid.values()]
@@ -71,6 +104,7 @@ class DefaultsReporter:
         order = [f"{manifest_nodeid(self.config, run)}::{check.id}" for run in self.runs for check in run.checks()]
         return in_manifest_order(found, order)
 
+    @pytest.hookimpl(trylast=True)  # after other plugins have had their say on the exit status
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.config.option.collectonly or not self.paths:
             return
@@ -78,22 +112,30 @@ class DefaultsReporter:
         subject = Subject.of(*(run.manifest for run in self.runs))
         for path in self.paths:
             try:
-                write_report(path, results, subject)
+                write_report(path, results, subject, int(session.exitstatus))
             except OSError as exc:
                 self.unwritten.append(f"{path}: {exc.strerror or exc}")
             else:
                 self.written.append(path)
+        if self.unwritten:
+            self._fail_for_unwritten(session, results, subject)
         # Only alongside a requested report: a pytester run inside a GitHub
         # job must not add itself to that job's summary.
         summary_path = step_summary_path()
         if summary_path is not None:
             try:
-                append_step_summary(summary_path, results, subject)
+                append_step_summary(summary_path, results, subject, int(session.exitstatus))
             except OSError as exc:
                 self.unwritten.append(f"$GITHUB_STEP_SUMMARY ({summary_path}): {exc.strerror or exc}")
-        if self.unwritten:
-            # A gate whose report is missing must not look green.
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+                self._fail_for_unwritten(session, results, subject)
+
+    def _fail_for_unwritten(self, session: pytest.Session, results: list[Result], subject: Subject) -> None:
+        """A gate whose report is missing must not look green: a usage error,
+        and the reports that were written say so too."""
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        for path in self.written:
+            with contextlib.suppress(OSError):
+                write_report(path, results, subject, int(session.exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.config.option.collectonly:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ class DefaultsRun:
             for key, kind in self.manifest.kinds.items():
                 for entry in self.manifest.entries(key):
                     found.extend(kind.checks(entry, self.manifest))
-            self._checks = found
+            self._checks = distinct_ids(found)
         return self._checks
 
     def holds_from_cache(self, check: Check) -> bool:
@@ -62,3 +62,21 @@ class DefaultsRun:
 
     def close(self) -> None:
         self.target.close()
+
+
+def distinct_ids(checks: Iterable[Check]) -> list[Check]:
+    """``checks`` with every item id told apart: a later check whose id an
+    earlier one has (two ``[[cookie]]`` entries for one cookie set by two
+    paths, two uploads to one path) is named ``<name>:2``, ``:3``... in
+    manifest order, the same in every process. One id per item keeps pytest
+    (``--lf``, xdist, JUnit) and the reports counting the same items."""
+    taken: set[str] = set()
+    distinct: list[Check] = []
+    for check in checks:
+        named, number = check, 1
+        while named.id in taken:
+            number += 1
+            named = replace(check, name=f"{check.name}:{number}")
+        taken.add(named.id)
+        distinct.append(named)
+    return distinct
