@@ -234,11 +234,14 @@ def _expand_environment(
         file, line = locator.locate(path)
         problems.append(Problem(file, line, format_key(path), message))
 
+    unset: set[KeyPath] = set()
+
     def expand(value: str, path: KeyPath) -> str:
         def one(match: re.Match[str]) -> str:
             variable = match.group(1)
             if variable not in environ:
                 problem(path, f"environment variable {variable} is not set")
+                unset.add(path)
                 return ""
             used[environ[variable]] = match.group(0)
             return environ[variable]
@@ -254,6 +257,8 @@ def _expand_environment(
             headers[header] = expand(value, path)
             if not _HEADER_NAME.match(header):
                 problem(path, f"{shown(header)} is not a header name")
+            if path in unset:
+                continue  # the value is incomplete: what is missing is the problem, not its spaces
             if fault := _header_value_fault(headers[header]):
                 variables = ", ".join(dict.fromkeys(m.group(0) for m in _ENV_REFERENCE.finditer(value)))
                 source = f" (after reading {variables})" if variables else ""
