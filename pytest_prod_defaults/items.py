@@ -243,6 +243,9 @@ class DefaultItem(pytest.Item):
         redact = self.run.manifest.redact
         super().add_report_section(when, key, redact(content) if content and redact else content)
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # A default the manifest does not write (``[undocumented]`` left out)
+        # is placed at the top of the file: a skip reported at the item's
+        # location needs a line.
         line = self.check.line or self.check.entry.line
-        return self.path, (line - 1 if line else None), self.name
+        return self.path, (line - 1 if line else 0), self.name

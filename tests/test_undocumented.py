@@ -361,6 +361,20 @@ def test_a_plain_asgi_app_gets_header_checks_and_skips_the_rest(project: Project
     )
 
 
+@pytest.mark.parametrize("mode", ["asgi", "url without an app"])
+def test_with_no_undocumented_table_the_skips_are_placed_at_the_manifests_top(project: Project, mode: str) -> None:
+    # The policies' defaults apply to a table the manifest does not write:
+    # its skips have no line of their own (an INTERNALERROR once).
+    project.app(PLAIN_ASGI_APP)
+    target = 'app = "app:app"' if mode == "asgi" else 'mode = "url"\nbase_url = "http://127.0.0.1:9"'
+    project.manifest(f"[target]\n{target}\nlifespan = \"off\"\n")
+    result = project.run("-W", "default::pytest.PytestWarning", "-k", "settings or middleware")
+    assert result.ret == 0
+    result.assert_outcomes(skipped=2, deselected=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]*[]] defaults.toml:1: *"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
 RATE_LIMIT_CONFTEST = """
     from pydantic import BaseModel
 
