@@ -25,6 +25,57 @@ from .sizes import parse_size
 def _leading_slash(path: str) -> str:
     if not path.startswith("/"):
         raise ValueError(f"a path starts with '/' (got {path!r})")
+    if fault := _unsendable(path):
+        raise ValueError(f"{path!r} cannot be sent as a request path: it has {fault}; write it percent-encoded (%20)")
+    return path
+
+
+def _unsendable(text: str) -> str | None:
+    """What keeps ``text`` from going on a request line or in a Host header
+    as it is: a space, a control character, a non-ASCII character."""
+    for character in text:
+        if character == " ":
+            return "a space"
+        if ord(character) < 0x20 or ord(character) == 0x7F:
+            return "a control character"
+        if ord(character) > 0x7E:
+            return f"the non-ASCII character {character!r}"
+    return None
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _header_name(name: str) -> str:
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+    return name
+
+
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
+
+
+def _host(host: str) -> str:
+    if not _HOST.fullmatch(host):
+        raise ValueError(
+            f"{host!r} is not a host for the Host header: a name or address, and an optional :port"
+            " (a non-ASCII name is written in its xn-- form)"
+        )
+    return host
+
+
+def _environment(env: dict[str, str]) -> dict[str, str]:
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise ValueError(f"{name!r} is not an environment variable name (not empty, no '=' and no NUL)")
+        if "\0" in value:
+            raise ValueError(f"the value of {name} has a NUL character, which no environment variable can hold")
+    return env
+
+
+def _folder(path: str) -> str:
+    if not path or "\0" in path:
+        raise ValueError(f"{path!r} is not a folder path")
     return path
 
 
@@ -65,12 +116,16 @@ ByteSize = Annotated[
 ]
 """Bytes, written as an integer or as a string with a unit (``"1 MiB"``)."""
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
+HeaderName = Annotated[str, AfterValidator(_header_name)]
+"""A header name as HTTP allows it: a token."""
+Seconds = Annotated[float, Field(gt=0, le=86400)]
+"""A wait in seconds: positive, finite, at most a day."""
 Regex = Annotated[str, AfterValidator(_compiles)]
 Policy = Literal["fail", "warn", "off"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
 
 class Documentation(Strict):
@@ -163,16 +218,16 @@ AppReference = Annotated[str, AfterValidator(_app_reference)]
 
 class Target(Strict):
     app: AppReference | None = None
-    app_dir: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    app_dir: Annotated[str, AfterValidator(_folder)] | None = None
+    env: Annotated[dict[str, str], AfterValidator(_environment)] = Field(default_factory=dict)
     mode: Literal["asgi", "server", "url"] = "asgi"
     base_url: str | None = None
-    host: str | None = None
+    host: Annotated[str, AfterValidator(_host)] | None = None
     # Not in repr: values are often credentials, and --showlocals prints reprs.
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
     paths: list[UrlPath] = Field(default_factory=lambda: ["/"])
-    timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)  # inf would wait forever
-    startup_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    timeout: Seconds = 5.0  # inf would wait forever
+    startup_timeout: Seconds = 30.0
     """Seconds the app's startup (its lifespan, uvicorn's start) may take."""
     lifespan: Literal["auto", "on", "off"] = "auto"
     uvicorn: dict[str, Any] = Field(default_factory=dict)

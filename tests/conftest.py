@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings
+
+# Timing is measured by bench/, never by a test: on a shared machine a
+# per-example deadline only measures the neighbours.
+settings.register_profile("prod-defaults", deadline=None)
+settings.load_profile("prod-defaults")
 
 MODES = ("asgi", "server", "url")
 # Newer FastAPI versions have max_body_size, and form_limits (kept on app.router);

@@ -38,7 +38,7 @@ from ..cache_control import (
 from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import Entry, Strict, UrlPath
+from ..model import Entry, HeaderName, Strict, UrlPath
 from ..target import ProbeRequest, ProbeResponse, Target
 
 CACHE_HEADERS = ("cache-control", "vary", "expires", "pragma")
@@ -70,7 +70,6 @@ def _documented_cache_control(value: str) -> str:
     return value
 
 
-HeaderName = Annotated[str, _token("header name")]
 CookieName = Annotated[str, _token("cookie name")]
 QueryName = Annotated[str, AfterValidator(_query_name)]
 DocumentedCacheControl = Annotated[str, AfterValidator(_documented_cache_control)]

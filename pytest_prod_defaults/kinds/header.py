@@ -13,7 +13,7 @@ from pydantic.json_schema import WithJsonSchema
 from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import Entry, Regex, UrlPath
+from ..model import Entry, HeaderName, Regex, UrlPath
 from ..redaction import REDACTED, SECRET_HEADERS
 from ..target import ProbeRequest, Target
 
@@ -21,7 +21,7 @@ MATCHERS = ("equals", "contains", "matches", "absent")
 
 
 class HeaderEntry(Entry):
-    name: str
+    name: HeaderName
     equals: str | None = None
     contains: Annotated[
         list[str] | None,

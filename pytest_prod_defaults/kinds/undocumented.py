@@ -18,7 +18,7 @@ from pydantic import Field
 from ..checks import BaseKind, Check, DocumentedHeader, Finding, NotApplicable, Undocumented
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
-from ..model import Entry, Policy
+from ..model import Entry, HeaderName, Policy
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value
 from .middleware import MiddlewareEntry, added_options, class_name, match_entries, user_middleware
@@ -46,7 +46,7 @@ class UndocumentedPolicy(Entry):
     settings: Policy = "warn"
     middleware: Policy = "warn"
     config: Policy = "warn"
-    ignore_headers: list[str] = Field(default_factory=list)
+    ignore_headers: list[HeaderName] = Field(default_factory=list)
 
     def default_name(self) -> str:
         return "undocumented"
