@@ -358,6 +358,16 @@ def load_manifest(
         raise ManifestError(problems) from None
 
     target: Target | None = validated.target  # type: ignore[attr-defined]
+    if target is not None and target.uvicorn:
+        from .uvicorn_config import checked_options
+
+        target.uvicorn, wrong = checked_options(target.uvicorn, path.parent, needed=target.mode == "server")
+        for option in wrong:
+            key: KeyPath = ("target", "uvicorn", option.key) if option.key else ("target", "uvicorn")
+            file, line = locator.locate(key)
+            problems.append(Problem(file, line, format_key(key), option.message))
+        if problems:
+            raise ManifestError(problems)
     sections: dict[str, list[Entry]] = {}
     for kind in kinds:
         value = getattr(validated, kind.key, None)

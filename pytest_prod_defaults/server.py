@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
-import inspect
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .checks import TargetUnavailable
 from .model import Target as TargetSpec
+from .uvicorn_config import checked_options
 
-FORCED_OPTIONS = frozenset({"app", "host", "port", "uds", "fd", "reload", "workers", "log_config"})
 WAITING_FOR_STARTUP = "Waiting for application startup"
 
 
@@ -47,19 +46,12 @@ class _Capture(logging.Handler):
 
 
 def uvicorn_options(spec: TargetSpec) -> dict[str, Any]:
-    """``[target].uvicorn`` checked against ``uvicorn.Config``; the address,
+    """``[target].uvicorn`` (checked when the manifest loaded); the address,
     workers and logging setup are ours to choose."""
-    import uvicorn
-
-    accepted = set(inspect.signature(uvicorn.Config.__init__).parameters) - {"self"}
-    options = dict(spec.uvicorn)
-    for key in options:
-        if key in FORCED_OPTIONS:
-            raise TargetUnavailable(f"[target].uvicorn.{key} cannot be set: the plugin binds 127.0.0.1 on a free port")
-        if key not in accepted:
-            close = difflib.get_close_matches(key, sorted(accepted), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise TargetUnavailable(f"[target].uvicorn.{key} is not a uvicorn option{hint}")
+    options, problems = checked_options(spec.uvicorn, Path.cwd(), needed=True)
+    if problems:  # a spec that did not come through load_manifest
+        problem = problems[0]
+        raise TargetUnavailable(f"[target].uvicorn.{problem.key}: {problem.message}")
     options.setdefault("lifespan", spec.lifespan)
     options.setdefault("access_log", False)
     # A request still running at the end is one a probe gave up on at its

@@ -99,6 +99,35 @@ CASES = {
         TARGET + '[[health_check]]\npath = "/healthz"\nmax_ms = nan\n',
         ["defaults.toml:5: health_check[[]1[]].max_ms: Input should be a finite number"],
     ),
+    # [target].uvicorn, against the installed uvicorn, whatever the mode
+    "uvicorn option misspelt": (
+        TARGET + "uvicorn = { proxy_header = true }\n",
+        ["defaults.toml:3: target.uvicorn.proxy_header: not a uvicorn option; did you mean 'proxy_headers'?"],
+    ),
+    "uvicorn option the plugin sets": (
+        TARGET + 'uvicorn = { host = "0.0.0.0" }\n',
+        ["defaults.toml:3: target.uvicorn.host: cannot be set: the plugin binds 127.0.0.1 on a free port*"],
+    ),
+    "uvicorn log level unknown": (
+        TARGET + 'uvicorn = { log_level = "loud" }\n',
+        ["defaults.toml:3: target.uvicorn.log_level: 'loud' is not a log level; uvicorn knows critical, error, *"],
+    ),
+    "uvicorn protocol unknown": (
+        TARGET + 'uvicorn = { http = "h3" }\n',
+        ["defaults.toml:3: target.uvicorn.http: 'h3' cannot be used: *; uvicorn knows auto, h11, httptools*"],
+    ),
+    "uvicorn number that is text": (
+        TARGET + 'uvicorn = { limit_concurrency = "many" }\n',
+        ["defaults.toml:3: target.uvicorn.limit_concurrency: 'many' is not what uvicorn takes here (*int*"],
+    ),
+    "uvicorn flag that is a number": (
+        TARGET + "uvicorn = { proxy_headers = 1 }\n",
+        ["defaults.toml:3: target.uvicorn.proxy_headers: 1 is not what uvicorn takes here (*bool*"],
+    ),
+    "uvicorn TLS file missing": (
+        TARGET + 'uvicorn = { ssl_certfile = "certs/missing.pem" }\n',
+        ["defaults.toml:3: target.uvicorn.ssl_certfile: no such file: */certs/missing.pem"],
+    ),
 }
 
 

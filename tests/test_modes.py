@@ -141,16 +141,14 @@ def test_a_server_that_will_not_start_fails_items_with_its_own_words(project: Pr
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
-def test_unknown_uvicorn_option_names_the_closest(project: Project) -> None:
+@pytest.mark.parametrize("mode", ["asgi", "server"])
+def test_unknown_uvicorn_option_is_a_usage_error_naming_the_closest_in_every_mode(project: Project, mode: str) -> None:
     project.app(SERVER_APP)
     project.manifest(SERVER_MANIFEST.replace("UVICORN", "uvicorn = { sever_header = false }"))
-    result = project.run("--defaults-mode", "server")
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        [
-            "*target unavailable: [[]target[]].uvicorn.sever_header is not a uvicorn option;"
-            " did you mean 'server_header'?"
-        ]
+    result = project.run("--defaults-mode", mode)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["defaults.toml:*: target.uvicorn.sever_header: not a uvicorn option; did you mean 'server_header'?"]
     )
 
 
