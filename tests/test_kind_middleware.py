@@ -404,3 +404,81 @@ def test_misspelt_class_key_suggests_class(project: Project) -> None:
             "defaults.toml:6: middleware[[]1[]].clas: unknown key 'clas'; did you mean 'class'?",
         ]
     )
+
+
+SESSION_SECRET = "s3ss10n-s1gning-k3y"
+
+
+def test_a_secret_option_is_documented_by_name_and_must_be_given(project: Project) -> None:
+    project.app(
+        f"""
+        from fastapi import FastAPI
+        from starlette.middleware.sessions import SessionMiddleware
+
+        class SigningMiddleware:
+            def __init__(self, app, signing_key: str = "dev-only-key"):
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                await self.app(scope, receive, send)
+
+        app = FastAPI()
+        app.add_middleware(SessionMiddleware, secret_key="{SESSION_SECRET}", https_only=True)
+        app.add_middleware(SigningMiddleware)
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "SessionMiddleware"
+        options = { https_only = true }
+        secrets = ["secret_key"]
+
+        [[middleware]]
+        class = "SigningMiddleware"
+        secrets = ["signing_key"]
+
+        [undocumented]
+        headers = "off"
+        settings = "off"
+        middleware = "fail"
+        config = "off"
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:SigningMiddleware _*",
+            "middleware SigningMiddleware option signing_key: documented given (a secret), live not given "
+            "(the default is used)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:middleware"], consecutive=False)
+    assert SESSION_SECRET not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_secret_given_a_value_too_is_a_usage_error(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "SessionMiddleware"
+        options = { secret_key = "in-the-manifest", https_only = true }
+        secrets = ["secret_key"]
+        """
+    )
+    result = project.run()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            "defaults.toml:5: middleware[[]1[]]: "
+            "secret_key in both options and secrets: a secret is documented by name only"
+        ]
+    )
+    assert "in-the-manifest" not in result.stdout.str() + result.stderr.str()

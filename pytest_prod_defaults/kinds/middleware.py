@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..checks import BaseKind, Check, Drift, NotApplicable
 from ..hookspecs import hookimpl
@@ -26,6 +26,16 @@ class MiddlewareEntry(Entry):
     middleware_class: str = Field(alias="class", min_length=1)
     """Class name (``CORSMiddleware``) or dotted path (``starlette.middleware.cors.CORSMiddleware``)."""
     options: dict[str, Any] = Field(default_factory=dict)
+    secrets: list[str] = Field(default_factory=list)
+    """Options documented by name only (``SessionMiddleware``'s ``secret_key``):
+    each must have been given; never compared, never shown."""
+
+    @model_validator(mode="after")
+    def _a_secret_is_named_not_valued(self) -> MiddlewareEntry:
+        both = sorted(set(self.options) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} in both options and secrets: a secret is documented by name only")
+        return self
 
     def default_name(self) -> str:
         return self.middleware_class.rsplit(".", 1)[-1]
@@ -180,6 +190,10 @@ def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, tar
                 continue
         if not same_value(documented, value):
             differences.append(Drift(option_what, shown_option(name, documented), shown_option(name, value), note))
+    for name in entry.secrets:
+        if name not in options:
+            note = None if option_default(middleware.cls, name) is _NO_DEFAULT else "the default is used"
+            differences.append(Drift(f"{what} option {name}", "given (a secret)", "not given", note))
     if len(differences) == 1:
         raise differences[0]
     if differences:

@@ -164,8 +164,9 @@ def undocumented_middleware(policy: UndocumentedPolicy, manifest: Manifest, targ
         if entry is None:
             found.append(class_name(middleware))
             continue
+        documented = {*entry.options, *entry.secrets}
         found.extend(
-            f"{class_name(middleware)} option {name}" for name in added_options(middleware) if name not in entry.options
+            f"{class_name(middleware)} option {name}" for name in added_options(middleware) if name not in documented
         )
     return outcome(
         policy.middleware, Finding("middleware and options that no [[middleware]] entry documents", tuple(found))
