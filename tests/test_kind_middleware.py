@@ -212,18 +212,12 @@ def test_entries_of_one_class_match_in_order_and_get_distinct_names(project: Pro
     )
 
 
-def test_entries_of_one_class_in_the_wrong_order_both_fail(project: Project) -> None:
+def test_entries_of_one_class_match_by_their_options_not_their_order(project: Project) -> None:
+    # Position only breaks ties between middleware whose options both match.
     project.app(TWO_HTTP_MIDDLEWARE_APP)
     project.manifest(_two_entries("inner", "outer"))
     result = project.run()
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        [
-            "middleware BaseHTTPMiddleware option dispatch: documented 'app.inner', live 'app.outer'",
-            literal("middleware BaseHTTPMiddleware[2] option dispatch: documented 'app.outer', live 'app.inner'"),
-        ],
-        consecutive=False,
-    )
+    result.assert_outcomes(passed=2)
 
 
 def test_a_secret_option_is_never_shown(project: Project) -> None:
@@ -482,3 +476,156 @@ def test_a_secret_given_a_value_too_is_a_usage_error(project: Project) -> None:
         ]
     )
     assert "in-the-manifest" not in result.stdout.str() + result.stderr.str()
+
+
+SERVICE_APP = f"""
+    import time
+    import uuid
+
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.responses import PlainTextResponse
+
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def add_timing(request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={{(time.perf_counter() - started) * 1000:.1f}}"
+        return response
+
+    @app.middleware("http")
+    async def add_request_id(request, call_next):
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = uuid.uuid4().hex
+        return response
+
+    # the upgrade
+
+    app.add_middleware(SessionMiddleware, secret_key="{SESSION_SECRET}", https_only=True, same_site="strict")
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(CORSMiddleware, allow_origins=["https://shop.example"], allow_credentials=True)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.shop.example"])
+
+    @app.get("/")
+    def index():
+        return {{"ok": True}}
+"""
+"""A service's middleware, outermost first: TrustedHost, CORS, GZip, Session,
+then the two function middlewares, request id outside timing."""
+
+LEGACY_CLIENT_GATE = """
+    @app.middleware("http")
+    async def reject_legacy_clients(request, call_next):
+        if request.headers.get("user-agent", "").startswith("LegacyClient/"):
+            return PlainTextResponse("upgrade your client", status_code=426)
+        return await call_next(request)
+"""
+"""Added by the upgrade after the request id middleware in the source, so
+ahead of both function middlewares in ``app.user_middleware``."""
+
+SERVICE_MANIFEST = """
+    [target]
+    app = "app:app"
+    host = "api.shop.example"
+
+    [[middleware]]
+    class = "TrustedHostMiddleware"
+    options = { allowed_hosts = ["api.shop.example"] }
+
+    [[middleware]]
+    class = "CORSMiddleware"
+    options = { allow_origins = ["https://shop.example"], allow_credentials = true }
+
+    [[middleware]]
+    class = "GZipMiddleware"
+    options = { minimum_size = 1000 }
+
+    [[middleware]]
+    class = "SessionMiddleware"
+    options = { https_only = true, same_site = "strict", max_age = 1209600 }
+    secrets = ["secret_key"]
+
+    [[middleware]]
+    class = "BaseHTTPMiddleware"
+    options = { dispatch = "app.add_request_id" }
+    why = "support quotes the request id from the customer's error page"
+
+    [[middleware]]
+    class = "BaseHTTPMiddleware"
+    options = { dispatch = "app.add_timing" }
+    why = "the CDN reports Server-Timing"
+
+    [undocumented]
+    headers = "off"
+    settings = "off"
+    middleware = "fail"
+    config = "off"
+"""
+
+
+def assert_no_secret(result: object) -> None:
+    output = result.stdout.str() + result.stderr.str()  # type: ignore[attr-defined]
+    assert SESSION_SECRET not in output
+
+
+def test_reordered_function_middlewares_pass_as_position_only_breaks_ties(project: Project) -> None:
+    timing = SERVICE_APP[SERVICE_APP.index('    @app.middleware("http")\n    async def add_timing') :]
+    timing = timing[: timing.index('    @app.middleware("http")\n    async def add_request_id')]
+    reordered = SERVICE_APP.replace(timing, "").replace("    # the upgrade\n", timing)
+    assert reordered.index("def add_request_id") < reordered.index("def add_timing")
+    project.app(reordered)
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=7)
+
+
+def test_two_function_middlewares_both_replaced_each_fail_with_their_own_difference(project: Project) -> None:
+    project.app(
+        SERVICE_APP.replace("async def add_request_id", "async def stamp_request_id").replace(
+            "async def add_timing", "async def server_timing"
+        )
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=5, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:BaseHTTPMiddleware _*",
+            "middleware BaseHTTPMiddleware option dispatch: "
+            "documented 'app.add_request_id', live 'app.stamp_request_id'",
+            "*_ middleware:BaseHTTPMiddleware[[]2[]] _*",
+            literal(
+                "middleware BaseHTTPMiddleware[2] option dispatch: "
+                "documented 'app.add_timing', live 'app.server_timing'"
+            ),
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:middleware"], consecutive=False)
+
+
+def test_a_specific_entry_is_not_starved_by_an_entry_without_options(project: Project) -> None:
+    # The first entry would take either function middleware; the second
+    # only the request id one. Both hold, so both pass.
+    project.app(SERVICE_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "BaseHTTPMiddleware"
+        why = "some function middleware times every request"
+
+        [[middleware]]
+        class = "BaseHTTPMiddleware"
+        options = { dispatch = "app.add_request_id" }
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(passed=2)

@@ -98,22 +98,48 @@ def is_documented_class(documented: str, middleware_class: Any) -> bool:
 
 
 def match_entries(entries: Sequence[MiddlewareEntry], live: Sequence[Any]) -> list[int | None]:
-    """For each entry, the index in ``live`` of the first middleware of its
-    class that no earlier entry matched (``None``: missing)."""
-    taken: set[int] = set()
-    matched: list[int | None] = []
-    for entry in entries:
-        found = next(
-            (
-                index
-                for index, middleware in enumerate(live)
-                if index not in taken and is_documented_class(entry.middleware_class, middleware.cls)
-            ),
-            None,
-        )
-        if found is not None:
-            taken.add(found)
-        matched.append(found)
+    """For each entry, the index in ``live`` of the middleware it documents
+    (``None``: missing), so that one added, removed or changed middleware
+    fails only the items about it.
+
+    Identity first: as many entries as possible get a middleware of their
+    class whose options equal the documented ones, each the first such by
+    position that no other entry needs. Only then does each entry left over
+    take the first unmatched middleware of its class, and fail with the
+    differences."""
+    candidates = [
+        [index for index, middleware in enumerate(live) if is_documented_class(entry.middleware_class, middleware.cls)]
+        for entry in entries
+    ]
+    exact = [
+        [index for index in found if not option_drifts(entry, live[index], "")]
+        for entry, found in zip(entries, candidates, strict=True)
+    ]
+    owner: dict[int, int] = {}  # live index -> entry position
+
+    def claim(position: int, seen: set[int]) -> bool:
+        # An augmenting path: an entry may take a middleware another entry
+        # holds if that entry can move to another exact match.
+        for index in exact[position]:
+            if index in seen:
+                continue
+            seen.add(index)
+            if index not in owner or claim(owner[index], seen):
+                owner[index] = position
+                return True
+        return False
+
+    for position in range(len(entries)):
+        claim(position, set())
+    matched: list[int | None] = [None] * len(entries)
+    for index, position in owner.items():
+        matched[position] = index
+    for position, found in enumerate(candidates):
+        if matched[position] is None:
+            leftover = next((index for index in found if index not in owner), None)
+            if leftover is not None:
+                owner[leftover] = position
+            matched[position] = leftover
     return matched
 
 
@@ -167,16 +193,10 @@ def entry_labels(entries: Sequence[MiddlewareEntry]) -> list[tuple[str, str | No
     return labels
 
 
-def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, target: Target) -> None:
-    live = user_middleware(target, "[[middleware]]")
-    entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
-    position = next(index for index, candidate in enumerate(entries) if candidate is entry)
-    found = match_entries(entries, live)[position]
-    what = f"middleware {label}"
-    if found is None:
-        present = ", ".join(class_name(middleware) for middleware in live) or "none"
-        raise Drift(what, "in app.user_middleware", "missing", f"app.user_middleware has: {present}")
-    middleware = live[found]
+def option_drifts(entry: MiddlewareEntry, middleware: Any, what: str) -> list[Drift]:
+    """Each documented option the middleware was not added with, one drift
+    each; a documented option that was not passed compares with the
+    constructor's default, a documented secret must have been passed."""
     options = added_options(middleware)
     differences: list[Drift] = []
     for name, documented in entry.options.items():
@@ -194,6 +214,19 @@ def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, tar
         if name not in options:
             note = None if option_default(middleware.cls, name) is _NO_DEFAULT else "the default is used"
             differences.append(Drift(f"{what} option {name}", "given (a secret)", "not given", note))
+    return differences
+
+
+def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, target: Target) -> None:
+    live = user_middleware(target, "[[middleware]]")
+    entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
+    position = next(index for index, candidate in enumerate(entries) if candidate is entry)
+    found = match_entries(entries, live)[position]
+    what = f"middleware {label}"
+    if found is None:
+        present = ", ".join(class_name(middleware) for middleware in live) or "none"
+        raise Drift(what, "in app.user_middleware", "missing", f"app.user_middleware has: {present}")
+    differences = option_drifts(entry, live[found], what)
     if len(differences) == 1:
         raise differences[0]
     if differences:
