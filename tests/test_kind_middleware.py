@@ -121,7 +121,8 @@ def test_removed_middleware_is_missing(project: Project) -> None:
         [
             "*_ middleware:TrustedHostMiddleware _*",
             "middleware TrustedHostMiddleware: documented in app.user_middleware, live missing "
-            "(app.user_middleware has: BaseHTTPMiddleware, GZipMiddleware, CORSMiddleware)",
+            "(app.user_middleware has: BaseHTTPMiddleware(dispatch=app.add_request_id), GZipMiddleware, "
+            "CORSMiddleware)",
             "  manifest: defaults.toml:12",
         ]
     )
@@ -573,6 +574,50 @@ def assert_no_secret(result: object) -> None:
     assert SESSION_SECRET not in output
 
 
+def test_a_function_middleware_added_ahead_fails_only_undocumented_middleware(project: Project) -> None:
+    project.app(SERVICE_APP.replace("    # the upgrade\n", LEGACY_CLIENT_GATE))
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BaseHTTPMiddleware(dispatch=app.reject_legacy_clients)",
+            "  manifest: defaults.toml:36",
+        ],
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware",
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware[[]2[]]",
+        ],
+        consecutive=False,
+    )
+    assert_no_secret(result)
+
+
+def test_removing_one_of_two_function_middlewares_fails_only_its_entry_naming_it(project: Project) -> None:
+    project.app(
+        SERVICE_APP.replace('@app.middleware("http")\n    async def add_request_id', "async def add_request_id")
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:BaseHTTPMiddleware _*",
+            literal(
+                "middleware BaseHTTPMiddleware: documented BaseHTTPMiddleware(dispatch=app.add_request_id) in "
+                "app.user_middleware, live missing (app.user_middleware has: TrustedHostMiddleware, CORSMiddleware, "
+                "GZipMiddleware, SessionMiddleware, BaseHTTPMiddleware(dispatch=app.add_timing))"
+            ),
+            "  why:      support quotes the request id from the customer's error page",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::middleware:BaseHTTPMiddleware[[]2[]]"], consecutive=False)
+
+
 def test_reordered_function_middlewares_pass_as_position_only_breaks_ties(project: Project) -> None:
     timing = SERVICE_APP[SERVICE_APP.index('    @app.middleware("http")\n    async def add_timing') :]
     timing = timing[: timing.index('    @app.middleware("http")\n    async def add_request_id')]
@@ -606,6 +651,27 @@ def test_two_function_middlewares_both_replaced_each_fail_with_their_own_differe
         ]
     )
     result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:middleware"], consecutive=False)
+
+
+def test_two_changes_fail_two_items_each_about_its_own(project: Project) -> None:
+    project.app(
+        SERVICE_APP.replace("    # the upgrade\n", LEGACY_CLIENT_GATE).replace(
+            'same_site="strict")', 'same_site="lax")'
+        )
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=5, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:SessionMiddleware _*",
+            "middleware SessionMiddleware option same_site: documented 'strict', live 'lax'",
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BaseHTTPMiddleware(dispatch=app.reject_legacy_clients)",
+        ]
+    )
+    assert_no_secret(result)
 
 
 def test_a_specific_entry_is_not_starved_by_an_entry_without_options(project: Project) -> None:

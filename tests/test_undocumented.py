@@ -213,6 +213,103 @@ def test_an_added_middleware_and_an_omitted_option_are_undocumented(project: Pro
     )
 
 
+def test_an_added_function_middleware_is_named_by_its_function(project: Project) -> None:
+    project.app(
+        SHOP_APP.replace(
+            '    @app.get("/")',
+            '    @app.middleware("http")\n'
+            "    async def add_request_id(request, call_next):\n"
+            "        return await call_next(request)\n\n"
+            '    @app.get("/")',
+            1,
+        )
+    )
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "middleware")
+    # Added ahead of the documented function middleware, it fails only here.
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BaseHTTPMiddleware(dispatch=app.add_request_id)",
+        ]
+    )
+
+
+RATE_LIMITED_APP = """
+    from fastapi import FastAPI
+
+    class RateLimitMiddleware:
+        def __init__(self, app, prefix: str, per_minute: int, burst: int = 0):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            await self.app(scope, receive, send)
+
+    app = FastAPI()
+    app.add_middleware(RateLimitMiddleware, prefix="/login", per_minute=10, burst=2)
+    app.add_middleware(RateLimitMiddleware, prefix="/api", per_minute=600)
+"""
+
+RATE_LIMITED_MANIFEST = """
+    [target]
+    app = "app:app"
+
+    [[middleware]]
+    class = "RateLimitMiddleware"
+    options = { prefix = "/api", per_minute = 600 }
+
+    [[middleware]]
+    class = "RateLimitMiddleware"
+    options = { prefix = "/login", per_minute = 10, burst = 2 }
+
+    [undocumented]
+    headers = "off"
+    settings = "off"
+    middleware = "fail"
+    config = "off"
+"""
+
+
+def test_an_added_middleware_of_a_documented_class_fails_once_saying_where_it_is(project: Project) -> None:
+    project.app(
+        RATE_LIMITED_APP + '    app.add_middleware(RateLimitMiddleware, prefix="/upload", per_minute=30, burst=5)\n'
+    )
+    project.manifest(RATE_LIMITED_MANIFEST)
+    result = project.run()
+    # Neither entry takes the new one, so neither reports its options, and
+    # none of the new one's options are listed apart from it.
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "RateLimitMiddleware (app.user_middleware[[]0[]])",
+        ]
+    )
+
+
+def test_a_changed_option_fails_its_entry_and_a_new_option_is_undocumented(project: Project) -> None:
+    # One edit, two facts: a documented value changed (the entry's item) and
+    # an option nothing documents was added (the undocumented item). Each
+    # names only its own option.
+    project.app(RATE_LIMITED_APP.replace('prefix="/api", per_minute=600)', 'prefix="/api", per_minute=60, burst=10)'))
+    project.manifest(RATE_LIMITED_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:RateLimitMiddleware _*",
+            "middleware RateLimitMiddleware option per_minute: documented 600, live 60",
+            "  manifest: defaults.toml:5",
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "RateLimitMiddleware (app.user_middleware[[]0[]]) option burst",
+        ]
+    )
+
+
 CONFIG_MODULE = """
     from pydantic_settings import BaseSettings
 

@@ -16,7 +16,7 @@ from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry
 from ..target import Target
-from .config import SECRET_MASK, holds_secret, same_value, shown_value
+from .config import SECRET_MASK, dotted_path, holds_secret, is_code, same_value, shown_value
 
 SENSITIVE_OPTION_WORDS = ("secret", "password", "passwd", "token", "api_key", "apikey", "private", "credential")
 """Option names whose text values are never shown (``SessionMiddleware(secret_key=...)``)."""
@@ -217,6 +217,34 @@ def option_drifts(entry: MiddlewareEntry, middleware: Any, what: str) -> list[Dr
     return differences
 
 
+def described(middleware: Any) -> str:
+    """A live middleware as a report names it: its class, and for a function
+    middleware (``@app.middleware("http")``) the function as well,
+    ``BaseHTTPMiddleware(dispatch=app.add_request_id)``."""
+    dispatch = added_options(middleware).get("dispatch")
+    if is_code(dispatch):
+        return f"{class_name(middleware)}(dispatch={dotted_path(dispatch)})"
+    return class_name(middleware)
+
+
+def descriptions(live: Sequence[Any]) -> list[str]:
+    """:func:`described` for each of ``live``; one that two share says where
+    it is, ``RateLimitMiddleware (app.user_middleware[2])``, as its option
+    values may not be shown."""
+    names = [described(middleware) for middleware in live]
+    return [
+        f"{name} (app.user_middleware[{index}])" if names.count(name) > 1 else name for index, name in enumerate(names)
+    ]
+
+
+def described_entry(entry: MiddlewareEntry) -> str:
+    """A documented middleware as :func:`described` names a live one."""
+    dispatch = entry.options.get("dispatch")
+    if isinstance(dispatch, str):
+        return f"{entry.default_name()}(dispatch={dispatch})"
+    return entry.default_name()
+
+
 def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, target: Target) -> None:
     live = user_middleware(target, "[[middleware]]")
     entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
@@ -224,8 +252,10 @@ def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, tar
     found = match_entries(entries, live)[position]
     what = f"middleware {label}"
     if found is None:
-        present = ", ".join(class_name(middleware) for middleware in live) or "none"
-        raise Drift(what, "in app.user_middleware", "missing", f"app.user_middleware has: {present}")
+        present = ", ".join(descriptions(live)) or "none"
+        named = described_entry(entry)  # which function, for @app.middleware("http")
+        documented = "in app.user_middleware" if named == entry.default_name() else f"{named} in app.user_middleware"
+        raise Drift(what, documented, "missing", f"app.user_middleware has: {present}")
     differences = option_drifts(entry, live[found], what)
     if len(differences) == 1:
         raise differences[0]

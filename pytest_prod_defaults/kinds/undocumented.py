@@ -3,8 +3,9 @@
 Each policy is ``fail`` (a failing item), ``warn`` (a pytest warning and a
 line in the terminal summary) or ``off`` (no item). The table may be left
 out: every policy is then ``warn``. Findings name headers, cookies,
-attributes, middleware classes, options and fields, never their values
-(except application settings, which hold no secrets).
+attributes, middleware classes (a function middleware by its function),
+options and fields, never their values (except application settings,
+which hold no secrets).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..manifest import Manifest
 from ..model import Entry, Policy
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value
-from .middleware import MiddlewareEntry, added_options, class_name, match_entries, user_middleware
+from .middleware import MiddlewareEntry, added_options, descriptions, match_entries, user_middleware
 from .settings import NO_SETTING, read_setting
 
 FRAMING_HEADERS = frozenset(
@@ -158,16 +159,15 @@ def undocumented_middleware(policy: UndocumentedPolicy, manifest: Manifest, targ
     owners = {
         index: entry for index, entry in zip(match_entries(entries, live), entries, strict=True) if index is not None
     }
+    names = descriptions(live)
     found: list[str] = []
     for index, middleware in enumerate(live):
         entry = owners.get(index)
         if entry is None:
-            found.append(class_name(middleware))
+            found.append(names[index])
             continue
         documented = {*entry.options, *entry.secrets}
-        found.extend(
-            f"{class_name(middleware)} option {name}" for name in added_options(middleware) if name not in documented
-        )
+        found.extend(f"{names[index]} option {name}" for name in added_options(middleware) if name not in documented)
     return outcome(
         policy.middleware, Finding("middleware and options that no [[middleware]] entry documents", tuple(found))
     )
