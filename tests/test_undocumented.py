@@ -141,6 +141,22 @@ def test_a_cookie_without_a_cookie_entry_is_undocumented(project: Project) -> No
     assert SESSION_VALUE not in result.stdout.str()
 
 
+def test_a_cookie_without_a_name_is_listed_without_its_value(project: Project) -> None:
+    project.app(
+        SHOP_APP.replace(
+            'samesite="lax")',
+            f'samesite="lax")\n        response.raw_headers.append((b"set-cookie", b"{TRACKING_VALUE}; Path=/"))',
+        )
+    )
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "undocumented and headers")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["response headers on /login that no entry documents (GET answered 200): set-cookie (a cookie without a name)"]
+    )
+    assert TRACKING_VALUE not in result.stdout.str() + result.stderr.str()
+
+
 def test_ignore_headers_are_compared_without_case(project: Project) -> None:
     project.app(SHOP_APP.replace('"nosniff"', '"nosniff"\n        response.headers["X-Cache-Hint"] = "warm"'))
     project.manifest(SHOP_MANIFEST.replace('config = "fail"', 'config = "fail"\n    ignore_headers = ["x-CACHE-hint"]'))

@@ -20,6 +20,7 @@ from ..checks import BaseKind, Check, DocumentedHeader, Finding, NotApplicable, 
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, Policy
+from ..set_cookie import cookie_names
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value
 from .middleware import MiddlewareEntry, added_options, descriptions, match_entries, user_middleware
@@ -96,10 +97,6 @@ def covers(documented: DocumentedHeader, name: str, path: str, cookie: str | Non
     return documented.paths is None or path_part(path) in {path_part(p) for p in documented.paths}
 
 
-def cookie_name(set_cookie: str) -> str:
-    return set_cookie.split(";", 1)[0].split("=", 1)[0].strip()
-
-
 def undocumented_headers(
     policy: UndocumentedPolicy, path: str, documented: Sequence[DocumentedHeader], target: Target
 ) -> list[Finding]:
@@ -111,9 +108,11 @@ def undocumented_headers(
             continue
         if name == "set-cookie":
             # Set-Cookie is documented cookie by cookie, by [[cookie]] entries
-            for cookie in dict.fromkeys(cookie_name(value) for value in response.values(name)):
+            for cookie in cookie_names(response.values(name)):
                 if not any(covers(header, name, path, cookie) for header in documented):
-                    found.append(f"set-cookie (cookie {cookie})")
+                    # Without "=", the text is the cookie's value: never shown.
+                    named = f"cookie {cookie}" if cookie else "a cookie without a name"
+                    found.append(f"set-cookie ({named})")
         elif not any(covers(header, name, path) for header in documented):
             found.append(name)
     what = f"response headers on {path} that no entry documents (GET answered {response.status})"
