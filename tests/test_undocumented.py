@@ -141,6 +141,26 @@ def test_a_cookie_without_a_cookie_entry_is_undocumented(project: Project) -> No
     assert SESSION_VALUE not in result.stdout.str()
 
 
+def test_a_renamed_cookie_fails_its_entry_and_is_undocumented_each_pointing_at_the_other(project: Project) -> None:
+    # Two facts: the documented cookie's defaults no longer hold, and a new
+    # cookie carries none that anyone checks. Each message names the other.
+    project.app(SHOP_APP.replace('response.set_cookie("session"', 'response.set_cookie("sid"'))
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "cookie or undocumented and headers")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ cookie:session[[]set[]] _*",
+            "cookie session: documented set by GET /login, live not set (GET /login answered 200; it sets cookie sid)",
+            "*_ undocumented:headers[[]/login[]] _*",
+            "response headers on /login that no entry documents (GET answered 200): "
+            "set-cookie (cookie sid; documented session not set here)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:headers[[]/[]]"], consecutive=False)
+    assert SESSION_VALUE not in result.stdout.str() + result.stderr.str()
+
+
 def test_a_cookie_without_a_name_is_listed_without_its_value(project: Project) -> None:
     project.app(
         SHOP_APP.replace(

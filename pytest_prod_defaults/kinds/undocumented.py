@@ -91,6 +91,22 @@ def documented_headers(manifest: Manifest) -> list[DocumentedHeader]:
     return found
 
 
+def cookies_expected(manifest: Manifest) -> dict[str, list[str]]:
+    """For each path, the cookies an entry that requests it documents
+    (a ``[[cookie]]`` entry's own path): where a renamed cookie shows."""
+    expected: dict[str, list[str]] = {}
+    for key, kind in manifest.kinds.items():
+        ask_paths = getattr(kind, "probed_paths", None)
+        ask_headers = getattr(kind, "documented_headers", None)
+        if ask_paths is None or ask_headers is None:
+            continue
+        for entry in manifest.entries(key):
+            cookies = [header.cookie for header in ask_headers(entry, manifest) if header.cookie]
+            for path in ask_paths(entry, manifest) if cookies else ():
+                expected.setdefault(path, []).extend(cookies)
+    return expected
+
+
 def covers(documented: DocumentedHeader, name: str, path: str, cookie: str | None = None) -> bool:
     if documented.name.lower() != name or documented.cookie != cookie:
         return False
@@ -98,7 +114,11 @@ def covers(documented: DocumentedHeader, name: str, path: str, cookie: str | Non
 
 
 def undocumented_headers(
-    policy: UndocumentedPolicy, path: str, documented: Sequence[DocumentedHeader], target: Target
+    policy: UndocumentedPolicy,
+    path: str,
+    documented: Sequence[DocumentedHeader],
+    expected_cookies: Sequence[str],
+    target: Target,
 ) -> list[Finding]:
     response = target.response(ProbeRequest(path))
     ignored = FRAMING_HEADERS | {name.lower() for name in policy.ignore_headers}
@@ -108,11 +128,16 @@ def undocumented_headers(
             continue
         if name == "set-cookie":
             # Set-Cookie is documented cookie by cookie, by [[cookie]] entries
-            for cookie in cookie_names(response.values(name)):
+            cookies = cookie_names(response.values(name))
+            # A documented cookie gone where a new one appears reads as a
+            # rename: say so, as that entry's own items fail too.
+            gone = [cookie for cookie in dict.fromkeys(expected_cookies) if cookie not in cookies]
+            instead = f"; documented {', '.join(gone)} not set here" if gone else ""
+            for cookie in cookies:
                 if not any(covers(header, name, path, cookie) for header in documented):
                     # Without "=", the text is the cookie's value: never shown.
                     named = f"cookie {cookie}" if cookie else "a cookie without a name"
-                    found.append(f"set-cookie ({named})")
+                    found.append(f"set-cookie ({named}{instead})")
         elif not any(covers(header, name, path) for header in documented):
             found.append(name)
     what = f"response headers on {path} that no entry documents (GET answered {response.status})"
@@ -198,8 +223,10 @@ class UndocumentedKind(BaseKind):
         # middleware and config may import the classes and settings they name.
         if entry.headers != "off":
             documented = documented_headers(manifest)
+            expected = cookies_expected(manifest)
             for path in probed_paths(manifest):
-                yield check("headers", path, partial(undocumented_headers, entry, path, documented), True)
+                run = partial(undocumented_headers, entry, path, documented, expected.get(path, []))
+                yield check("headers", path, run, True)
         if entry.settings != "off":
             yield check("settings", None, partial(undocumented_settings, entry, manifest), True)
         if entry.middleware != "off":
