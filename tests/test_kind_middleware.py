@@ -695,3 +695,35 @@ def test_a_specific_entry_is_not_starved_by_an_entry_without_options(project: Pr
     )
     result = project.run()
     result.assert_outcomes(passed=2)
+
+
+def test_a_middleware_swapped_for_another_class_fails_twice_each_naming_the_other(project: Project) -> None:
+    # Two facts: the documented compression is gone, and nobody documented
+    # what replaced it. Each message names the other.
+    project.app(
+        SERVICE_APP.replace(
+            "app.add_middleware(GZipMiddleware, minimum_size=1000)",
+            "class BrotliMiddleware:\n"
+            "        def __init__(self, app, quality: int = 4):\n"
+            "            self.app = app\n\n"
+            "        async def __call__(self, scope, receive, send):\n"
+            "            await self.app(scope, receive, send)\n\n"
+            "    app.add_middleware(BrotliMiddleware, quality=5)",
+        )
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=5, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:GZipMiddleware _*",
+            literal(
+                "middleware GZipMiddleware: documented in app.user_middleware, live missing (app.user_middleware has: "
+                "TrustedHostMiddleware, CORSMiddleware, BrotliMiddleware, SessionMiddleware, "
+                "BaseHTTPMiddleware(dispatch=app.add_request_id), BaseHTTPMiddleware(dispatch=app.add_timing))"
+            ),
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BrotliMiddleware (documented GZipMiddleware missing)",
+        ]
+    )

@@ -23,7 +23,7 @@ from ..model import Entry, Policy
 from ..set_cookie import cookie_names
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value
-from .middleware import MiddlewareEntry, added_options, descriptions, match_entries, user_middleware
+from .middleware import MiddlewareEntry, added_options, described_entry, descriptions, match_entries, user_middleware
 from .settings import NO_SETTING, read_setting
 
 FRAMING_HEADERS = frozenset(
@@ -180,15 +180,18 @@ def undocumented_settings(policy: UndocumentedPolicy, manifest: Manifest, target
 def undocumented_middleware(policy: UndocumentedPolicy, manifest: Manifest, target: Target) -> list[Finding]:
     live = user_middleware(target, "undocumented middleware")
     entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
-    owners = {
-        index: entry for index, entry in zip(match_entries(entries, live), entries, strict=True) if index is not None
-    }
+    matched = match_entries(entries, live)
+    owners = {index: entry for index, entry in zip(matched, entries, strict=True) if index is not None}
+    # A middleware swapped for another class fails its entry as missing too:
+    # name that entry beside the newcomer, so the two read as one change.
+    missing = [described_entry(entry) for index, entry in zip(matched, entries, strict=True) if index is None]
+    instead = f" (documented {', '.join(missing)} missing)" if missing else ""
     names = descriptions(live)
     found: list[str] = []
     for index, middleware in enumerate(live):
         entry = owners.get(index)
         if entry is None:
-            found.append(names[index])
+            found.append(names[index] + instead)
             continue
         documented = {*entry.options, *entry.secrets}
         found.extend(f"{names[index]} option {name}" for name in added_options(middleware) if name not in documented)
