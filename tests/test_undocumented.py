@@ -177,6 +177,32 @@ def test_a_cookie_without_a_name_is_listed_without_its_value(project: Project) -
     assert TRACKING_VALUE not in result.stdout.str() + result.stderr.str()
 
 
+def test_a_header_moved_to_another_path_fails_only_where_it_is_documented(project: Project) -> None:
+    # A header entry accounts for its header on every path, so the header
+    # showing up on /login is not a second failure of the same move.
+    project.app(
+        SHOP_APP.replace(
+            "    def login(response: Response):\n",
+            '    def login(response: Response):\n        response.headers["X-Frame-Options"] = "DENY"\n',
+        )
+    )
+    project.manifest(
+        SHOP_MANIFEST.replace(
+            "    [[cookie]]",
+            '    [[header]]\n    name = "X-Frame-Options"\n    equals = "DENY"\n    paths = ["/"]\n\n    [[cookie]]',
+        )
+    )
+    result = project.run("-k", "Frame or undocumented and headers")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ header:X-Frame-Options[[]/[]] _*",
+            "header X-Frame-Options on /: documented 'DENY', live missing (GET / answered 200)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:headers[[]/login[]]"], consecutive=False)
+
+
 def test_ignore_headers_are_compared_without_case(project: Project) -> None:
     project.app(SHOP_APP.replace('"nosniff"', '"nosniff"\n        response.headers["X-Cache-Hint"] = "warm"'))
     project.manifest(SHOP_MANIFEST.replace('config = "fail"', 'config = "fail"\n    ignore_headers = ["x-CACHE-hint"]'))
