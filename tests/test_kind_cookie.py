@@ -157,10 +157,10 @@ def test_a_cookie_not_set_fails_every_item_of_its_entry_saying_so(project: Proje
     )
     result = project.run()
     result.assert_outcomes(failed=4)
-    not_set = "cookie session: documented set by GET /, live not set (GET / answered 200)"
+    not_set = "cookie session: documented set by GET /, live not set (GET / answered 200; it sets no cookie)"
     result.stdout.fnmatch_lines([not_set, not_set, not_set])
     result.stdout.fnmatch_lines(
-        ["cookie session: documented set by GET /nowhere, live not set (GET /nowhere answered 404)"]
+        ["cookie session: documented set by GET /nowhere, live not set (GET /nowhere answered 404; it sets no cookie)"]
     )
 
 

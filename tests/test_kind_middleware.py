@@ -121,7 +121,8 @@ def test_removed_middleware_is_missing(project: Project) -> None:
         [
             "*_ middleware:TrustedHostMiddleware _*",
             "middleware TrustedHostMiddleware: documented in app.user_middleware, live missing "
-            "(app.user_middleware has: BaseHTTPMiddleware, GZipMiddleware, CORSMiddleware)",
+            "(app.user_middleware has: BaseHTTPMiddleware(dispatch=app.add_request_id), GZipMiddleware, "
+            "CORSMiddleware)",
             "  manifest: defaults.toml:12",
         ]
     )
@@ -212,18 +213,12 @@ def test_entries_of_one_class_match_in_order_and_get_distinct_names(project: Pro
     )
 
 
-def test_entries_of_one_class_in_the_wrong_order_both_fail(project: Project) -> None:
+def test_entries_of_one_class_match_by_their_options_not_their_order(project: Project) -> None:
+    # Position only breaks ties between middleware whose options both match.
     project.app(TWO_HTTP_MIDDLEWARE_APP)
     project.manifest(_two_entries("inner", "outer"))
     result = project.run()
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        [
-            "middleware BaseHTTPMiddleware option dispatch: documented 'app.inner', live 'app.outer'",
-            literal("middleware BaseHTTPMiddleware[2] option dispatch: documented 'app.outer', live 'app.inner'"),
-        ],
-        consecutive=False,
-    )
+    result.assert_outcomes(passed=2)
 
 
 def test_a_secret_option_is_never_shown(project: Project) -> None:
@@ -402,5 +397,333 @@ def test_misspelt_class_key_suggests_class(project: Project) -> None:
         [
             "defaults.toml:5: middleware[[]1[]].class: required key is missing",
             "defaults.toml:6: middleware[[]1[]].clas: unknown key 'clas'; did you mean 'class'?",
+        ]
+    )
+
+
+SESSION_SECRET = "s3ss10n-s1gning-k3y"
+
+
+def test_a_secret_option_is_documented_by_name_and_must_be_given(project: Project) -> None:
+    project.app(
+        f"""
+        from fastapi import FastAPI
+        from starlette.middleware.sessions import SessionMiddleware
+
+        class SigningMiddleware:
+            def __init__(self, app, signing_key: str = "dev-only-key"):
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                await self.app(scope, receive, send)
+
+        app = FastAPI()
+        app.add_middleware(SessionMiddleware, secret_key="{SESSION_SECRET}", https_only=True)
+        app.add_middleware(SigningMiddleware)
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "SessionMiddleware"
+        options = { https_only = true }
+        secrets = ["secret_key"]
+
+        [[middleware]]
+        class = "SigningMiddleware"
+        secrets = ["signing_key"]
+
+        [undocumented]
+        headers = "off"
+        settings = "off"
+        middleware = "fail"
+        config = "off"
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:SigningMiddleware _*",
+            "middleware SigningMiddleware option signing_key: documented given (a secret), live not given "
+            "(the default is used)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:middleware"], consecutive=False)
+    assert SESSION_SECRET not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_secret_given_a_value_too_is_a_usage_error(project: Project) -> None:
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "SessionMiddleware"
+        options = { secret_key = "in-the-manifest", https_only = true }
+        secrets = ["secret_key"]
+        """
+    )
+    result = project.run()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            "defaults.toml:5: middleware[[]1[]]: "
+            "secret_key in both options and secrets: a secret is documented by name only"
+        ]
+    )
+    assert "in-the-manifest" not in result.stdout.str() + result.stderr.str()
+
+
+SERVICE_APP = f"""
+    import time
+    import uuid
+
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.responses import PlainTextResponse
+
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def add_timing(request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={{(time.perf_counter() - started) * 1000:.1f}}"
+        return response
+
+    @app.middleware("http")
+    async def add_request_id(request, call_next):
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = uuid.uuid4().hex
+        return response
+
+    # the upgrade
+
+    app.add_middleware(SessionMiddleware, secret_key="{SESSION_SECRET}", https_only=True, same_site="strict")
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(CORSMiddleware, allow_origins=["https://shop.example"], allow_credentials=True)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.shop.example"])
+
+    @app.get("/")
+    def index():
+        return {{"ok": True}}
+"""
+"""A service's middleware, outermost first: TrustedHost, CORS, GZip, Session,
+then the two function middlewares, request id outside timing."""
+
+LEGACY_CLIENT_GATE = """
+    @app.middleware("http")
+    async def reject_legacy_clients(request, call_next):
+        if request.headers.get("user-agent", "").startswith("LegacyClient/"):
+            return PlainTextResponse("upgrade your client", status_code=426)
+        return await call_next(request)
+"""
+"""Added by the upgrade after the request id middleware in the source, so
+ahead of both function middlewares in ``app.user_middleware``."""
+
+SERVICE_MANIFEST = """
+    [target]
+    app = "app:app"
+    host = "api.shop.example"
+
+    [[middleware]]
+    class = "TrustedHostMiddleware"
+    options = { allowed_hosts = ["api.shop.example"] }
+
+    [[middleware]]
+    class = "CORSMiddleware"
+    options = { allow_origins = ["https://shop.example"], allow_credentials = true }
+
+    [[middleware]]
+    class = "GZipMiddleware"
+    options = { minimum_size = 1000 }
+
+    [[middleware]]
+    class = "SessionMiddleware"
+    options = { https_only = true, same_site = "strict", max_age = 1209600 }
+    secrets = ["secret_key"]
+
+    [[middleware]]
+    class = "BaseHTTPMiddleware"
+    options = { dispatch = "app.add_request_id" }
+    why = "support quotes the request id from the customer's error page"
+
+    [[middleware]]
+    class = "BaseHTTPMiddleware"
+    options = { dispatch = "app.add_timing" }
+    why = "the CDN reports Server-Timing"
+
+    [undocumented]
+    headers = "off"
+    settings = "off"
+    middleware = "fail"
+    config = "off"
+"""
+
+
+def assert_no_secret(result: object) -> None:
+    output = result.stdout.str() + result.stderr.str()  # type: ignore[attr-defined]
+    assert SESSION_SECRET not in output
+
+
+def test_a_function_middleware_added_ahead_fails_only_undocumented_middleware(project: Project) -> None:
+    project.app(SERVICE_APP.replace("    # the upgrade\n", LEGACY_CLIENT_GATE))
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BaseHTTPMiddleware(dispatch=app.reject_legacy_clients)",
+            "  manifest: defaults.toml:36",
+        ],
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware",
+            "PASSED defaults.toml::middleware:BaseHTTPMiddleware[[]2[]]",
+        ],
+        consecutive=False,
+    )
+    assert_no_secret(result)
+
+
+def test_removing_one_of_two_function_middlewares_fails_only_its_entry_naming_it(project: Project) -> None:
+    project.app(
+        SERVICE_APP.replace('@app.middleware("http")\n    async def add_request_id', "async def add_request_id")
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:BaseHTTPMiddleware _*",
+            literal(
+                "middleware BaseHTTPMiddleware: documented BaseHTTPMiddleware(dispatch=app.add_request_id) in "
+                "app.user_middleware, live missing (app.user_middleware has: TrustedHostMiddleware, CORSMiddleware, "
+                "GZipMiddleware, SessionMiddleware, BaseHTTPMiddleware(dispatch=app.add_timing))"
+            ),
+            "  why:      support quotes the request id from the customer's error page",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::middleware:BaseHTTPMiddleware[[]2[]]"], consecutive=False)
+
+
+def test_reordered_function_middlewares_pass_as_position_only_breaks_ties(project: Project) -> None:
+    timing = SERVICE_APP[SERVICE_APP.index('    @app.middleware("http")\n    async def add_timing') :]
+    timing = timing[: timing.index('    @app.middleware("http")\n    async def add_request_id')]
+    reordered = SERVICE_APP.replace(timing, "").replace("    # the upgrade\n", timing)
+    assert reordered.index("def add_request_id") < reordered.index("def add_timing")
+    project.app(reordered)
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=7)
+
+
+def test_two_function_middlewares_both_replaced_each_fail_with_their_own_difference(project: Project) -> None:
+    project.app(
+        SERVICE_APP.replace("async def add_request_id", "async def stamp_request_id").replace(
+            "async def add_timing", "async def server_timing"
+        )
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=5, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:BaseHTTPMiddleware _*",
+            "middleware BaseHTTPMiddleware option dispatch: "
+            "documented 'app.add_request_id', live 'app.stamp_request_id'",
+            "*_ middleware:BaseHTTPMiddleware[[]2[]] _*",
+            literal(
+                "middleware BaseHTTPMiddleware[2] option dispatch: "
+                "documented 'app.add_timing', live 'app.server_timing'"
+            ),
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:middleware"], consecutive=False)
+
+
+def test_two_changes_fail_two_items_each_about_its_own(project: Project) -> None:
+    project.app(
+        SERVICE_APP.replace("    # the upgrade\n", LEGACY_CLIENT_GATE).replace(
+            'same_site="strict")', 'same_site="lax")'
+        )
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=5, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:SessionMiddleware _*",
+            "middleware SessionMiddleware option same_site: documented 'strict', live 'lax'",
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BaseHTTPMiddleware(dispatch=app.reject_legacy_clients)",
+        ]
+    )
+    assert_no_secret(result)
+
+
+def test_a_specific_entry_is_not_starved_by_an_entry_without_options(project: Project) -> None:
+    # The first entry would take either function middleware; the second
+    # only the request id one. Both hold, so both pass.
+    project.app(SERVICE_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[middleware]]
+        class = "BaseHTTPMiddleware"
+        why = "some function middleware times every request"
+
+        [[middleware]]
+        class = "BaseHTTPMiddleware"
+        options = { dispatch = "app.add_request_id" }
+        """
+        + QUIET
+    )
+    result = project.run()
+    result.assert_outcomes(passed=2)
+
+
+def test_a_middleware_swapped_for_another_class_fails_twice_each_naming_the_other(project: Project) -> None:
+    # Two facts: the documented compression is gone, and nobody documented
+    # what replaced it. Each message names the other.
+    project.app(
+        SERVICE_APP.replace(
+            "app.add_middleware(GZipMiddleware, minimum_size=1000)",
+            "class BrotliMiddleware:\n"
+            "        def __init__(self, app, quality: int = 4):\n"
+            "            self.app = app\n\n"
+            "        async def __call__(self, scope, receive, send):\n"
+            "            await self.app(scope, receive, send)\n\n"
+            "    app.add_middleware(BrotliMiddleware, quality=5)",
+        )
+    )
+    project.manifest(SERVICE_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=5, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:GZipMiddleware _*",
+            literal(
+                "middleware GZipMiddleware: documented in app.user_middleware, live missing (app.user_middleware has: "
+                "TrustedHostMiddleware, CORSMiddleware, BrotliMiddleware, SessionMiddleware, "
+                "BaseHTTPMiddleware(dispatch=app.add_request_id), BaseHTTPMiddleware(dispatch=app.add_timing))"
+            ),
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BrotliMiddleware (documented GZipMiddleware missing)",
         ]
     )

@@ -141,6 +141,68 @@ def test_a_cookie_without_a_cookie_entry_is_undocumented(project: Project) -> No
     assert SESSION_VALUE not in result.stdout.str()
 
 
+def test_a_renamed_cookie_fails_its_entry_and_is_undocumented_each_pointing_at_the_other(project: Project) -> None:
+    # Two facts: the documented cookie's defaults no longer hold, and a new
+    # cookie carries none that anyone checks. Each message names the other.
+    project.app(SHOP_APP.replace('response.set_cookie("session"', 'response.set_cookie("sid"'))
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "cookie or undocumented and headers")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ cookie:session[[]set[]] _*",
+            "cookie session: documented set by GET /login, live not set (GET /login answered 200; it sets cookie sid)",
+            "*_ undocumented:headers[[]/login[]] _*",
+            "response headers on /login that no entry documents (GET answered 200): "
+            "set-cookie (cookie sid; documented session not set here)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:headers[[]/[]]"], consecutive=False)
+    assert SESSION_VALUE not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_cookie_without_a_name_is_listed_without_its_value(project: Project) -> None:
+    project.app(
+        SHOP_APP.replace(
+            'samesite="lax")',
+            f'samesite="lax")\n        response.raw_headers.append((b"set-cookie", b"{TRACKING_VALUE}; Path=/"))',
+        )
+    )
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "undocumented and headers")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["response headers on /login that no entry documents (GET answered 200): set-cookie (a cookie without a name)"]
+    )
+    assert TRACKING_VALUE not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_header_moved_to_another_path_fails_only_where_it_is_documented(project: Project) -> None:
+    # A header entry accounts for its header on every path, so the header
+    # showing up on /login is not a second failure of the same move.
+    project.app(
+        SHOP_APP.replace(
+            "    def login(response: Response):\n",
+            '    def login(response: Response):\n        response.headers["X-Frame-Options"] = "DENY"\n',
+        )
+    )
+    project.manifest(
+        SHOP_MANIFEST.replace(
+            "    [[cookie]]",
+            '    [[header]]\n    name = "X-Frame-Options"\n    equals = "DENY"\n    paths = ["/"]\n\n    [[cookie]]',
+        )
+    )
+    result = project.run("-k", "Frame or undocumented and headers")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ header:X-Frame-Options[[]/[]] _*",
+            "header X-Frame-Options on /: documented 'DENY', live missing (GET / answered 200)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:headers[[]/login[]]"], consecutive=False)
+
+
 def test_ignore_headers_are_compared_without_case(project: Project) -> None:
     project.app(SHOP_APP.replace('"nosniff"', '"nosniff"\n        response.headers["X-Cache-Hint"] = "warm"'))
     project.manifest(SHOP_MANIFEST.replace('config = "fail"', 'config = "fail"\n    ignore_headers = ["x-CACHE-hint"]'))
@@ -209,6 +271,103 @@ def test_an_added_middleware_and_an_omitted_option_are_undocumented(project: Pro
         [
             "middleware and options that no [[][[]middleware[]][]] entry documents: "
             "GZipMiddleware, TrustedHostMiddleware option www_redirect",
+        ]
+    )
+
+
+def test_an_added_function_middleware_is_named_by_its_function(project: Project) -> None:
+    project.app(
+        SHOP_APP.replace(
+            '    @app.get("/")',
+            '    @app.middleware("http")\n'
+            "    async def add_request_id(request, call_next):\n"
+            "        return await call_next(request)\n\n"
+            '    @app.get("/")',
+            1,
+        )
+    )
+    project.manifest(SHOP_MANIFEST)
+    result = project.run("-k", "middleware")
+    # Added ahead of the documented function middleware, it fails only here.
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "BaseHTTPMiddleware(dispatch=app.add_request_id)",
+        ]
+    )
+
+
+RATE_LIMITED_APP = """
+    from fastapi import FastAPI
+
+    class RateLimitMiddleware:
+        def __init__(self, app, prefix: str, per_minute: int, burst: int = 0):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            await self.app(scope, receive, send)
+
+    app = FastAPI()
+    app.add_middleware(RateLimitMiddleware, prefix="/login", per_minute=10, burst=2)
+    app.add_middleware(RateLimitMiddleware, prefix="/api", per_minute=600)
+"""
+
+RATE_LIMITED_MANIFEST = """
+    [target]
+    app = "app:app"
+
+    [[middleware]]
+    class = "RateLimitMiddleware"
+    options = { prefix = "/api", per_minute = 600 }
+
+    [[middleware]]
+    class = "RateLimitMiddleware"
+    options = { prefix = "/login", per_minute = 10, burst = 2 }
+
+    [undocumented]
+    headers = "off"
+    settings = "off"
+    middleware = "fail"
+    config = "off"
+"""
+
+
+def test_an_added_middleware_of_a_documented_class_fails_once_saying_where_it_is(project: Project) -> None:
+    project.app(
+        RATE_LIMITED_APP + '    app.add_middleware(RateLimitMiddleware, prefix="/upload", per_minute=30, burst=5)\n'
+    )
+    project.manifest(RATE_LIMITED_MANIFEST)
+    result = project.run()
+    # Neither entry takes the new one, so neither reports its options, and
+    # none of the new one's options are listed apart from it.
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "RateLimitMiddleware (app.user_middleware[[]0[]])",
+        ]
+    )
+
+
+def test_a_changed_option_fails_its_entry_and_a_new_option_is_undocumented(project: Project) -> None:
+    # One edit, two facts: a documented value changed (the entry's item) and
+    # an option nothing documents was added (the undocumented item). Each
+    # names only its own option.
+    project.app(RATE_LIMITED_APP.replace('prefix="/api", per_minute=600)', 'prefix="/api", per_minute=60, burst=10)'))
+    project.manifest(RATE_LIMITED_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ middleware:RateLimitMiddleware _*",
+            "middleware RateLimitMiddleware option per_minute: documented 600, live 60",
+            "  manifest: defaults.toml:5",
+            "*_ undocumented:middleware _*",
+            "middleware and options that no [[][[]middleware[]][]] entry documents: "
+            "RateLimitMiddleware (app.user_middleware[[]0[]]) option burst",
         ]
     )
 

@@ -15,7 +15,7 @@ from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, UrlPath
-from ..set_cookie import SetCookie, cookies_named
+from ..set_cookie import SetCookie, cookie_names, cookies_named
 from ..target import ProbeRequest, ProbeResponse, Target
 
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -155,8 +155,18 @@ def set_cookies(entry: CookieEntry, target: Target) -> tuple[ProbeResponse, list
     response = target.response(ProbeRequest(entry.path, entry.method))
     cookies = cookies_named(entry.name, response.values("set-cookie"))
     if not cookies:
+        # A renamed cookie also fails undocumented:headers; name what is set
+        # so the two failures read as one change.
+        others = cookie_names(response.values("set-cookie"))
+        if not others:
+            sets = "it sets no cookie"
+        else:
+            sets = f"it sets {'cookie' if len(others) == 1 else 'cookies'} {', '.join(others)}"
         raise Drift(
-            f"cookie {entry.name}", f"set by {entry.method} {entry.path}", "not set", _answered(entry, response)
+            f"cookie {entry.name}",
+            f"set by {entry.method} {entry.path}",
+            "not set",
+            f"{_answered(entry, response)}; {sets}",
         )
     return response, cookies
 

@@ -9,14 +9,14 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..checks import BaseKind, Check, Drift, NotApplicable
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry
 from ..target import Target
-from .config import SECRET_MASK, holds_secret, same_value, shown_value
+from .config import SECRET_MASK, dotted_path, holds_secret, is_code, same_value, shown_value
 
 SENSITIVE_OPTION_WORDS = ("secret", "password", "passwd", "token", "api_key", "apikey", "private", "credential")
 """Option names whose text values are never shown (``SessionMiddleware(secret_key=...)``)."""
@@ -26,6 +26,16 @@ class MiddlewareEntry(Entry):
     middleware_class: str = Field(alias="class", min_length=1)
     """Class name (``CORSMiddleware``) or dotted path (``starlette.middleware.cors.CORSMiddleware``)."""
     options: dict[str, Any] = Field(default_factory=dict)
+    secrets: list[str] = Field(default_factory=list)
+    """Options documented by name only (``SessionMiddleware``'s ``secret_key``):
+    each must have been given; never compared, never shown."""
+
+    @model_validator(mode="after")
+    def _a_secret_is_named_not_valued(self) -> MiddlewareEntry:
+        both = sorted(set(self.options) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} in both options and secrets: a secret is documented by name only")
+        return self
 
     def default_name(self) -> str:
         return self.middleware_class.rsplit(".", 1)[-1]
@@ -88,22 +98,48 @@ def is_documented_class(documented: str, middleware_class: Any) -> bool:
 
 
 def match_entries(entries: Sequence[MiddlewareEntry], live: Sequence[Any]) -> list[int | None]:
-    """For each entry, the index in ``live`` of the first middleware of its
-    class that no earlier entry matched (``None``: missing)."""
-    taken: set[int] = set()
-    matched: list[int | None] = []
-    for entry in entries:
-        found = next(
-            (
-                index
-                for index, middleware in enumerate(live)
-                if index not in taken and is_documented_class(entry.middleware_class, middleware.cls)
-            ),
-            None,
-        )
-        if found is not None:
-            taken.add(found)
-        matched.append(found)
+    """For each entry, the index in ``live`` of the middleware it documents
+    (``None``: missing), so that one added, removed or changed middleware
+    fails only the items about it.
+
+    Identity first: as many entries as possible get a middleware of their
+    class whose options equal the documented ones, each the first such by
+    position that no other entry needs. Only then does each entry left over
+    take the first unmatched middleware of its class, and fail with the
+    differences."""
+    candidates = [
+        [index for index, middleware in enumerate(live) if is_documented_class(entry.middleware_class, middleware.cls)]
+        for entry in entries
+    ]
+    exact = [
+        [index for index in found if not option_drifts(entry, live[index], "")]
+        for entry, found in zip(entries, candidates, strict=True)
+    ]
+    owner: dict[int, int] = {}  # live index -> entry position
+
+    def claim(position: int, seen: set[int]) -> bool:
+        # An augmenting path: an entry may take a middleware another entry
+        # holds if that entry can move to another exact match.
+        for index in exact[position]:
+            if index in seen:
+                continue
+            seen.add(index)
+            if index not in owner or claim(owner[index], seen):
+                owner[index] = position
+                return True
+        return False
+
+    for position in range(len(entries)):
+        claim(position, set())
+    matched: list[int | None] = [None] * len(entries)
+    for index, position in owner.items():
+        matched[position] = index
+    for position, found in enumerate(candidates):
+        if matched[position] is None:
+            leftover = next((index for index in found if index not in owner), None)
+            if leftover is not None:
+                owner[leftover] = position
+            matched[position] = leftover
     return matched
 
 
@@ -157,16 +193,10 @@ def entry_labels(entries: Sequence[MiddlewareEntry]) -> list[tuple[str, str | No
     return labels
 
 
-def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, target: Target) -> None:
-    live = user_middleware(target, "[[middleware]]")
-    entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
-    position = next(index for index, candidate in enumerate(entries) if candidate is entry)
-    found = match_entries(entries, live)[position]
-    what = f"middleware {label}"
-    if found is None:
-        present = ", ".join(class_name(middleware) for middleware in live) or "none"
-        raise Drift(what, "in app.user_middleware", "missing", f"app.user_middleware has: {present}")
-    middleware = live[found]
+def option_drifts(entry: MiddlewareEntry, middleware: Any, what: str) -> list[Drift]:
+    """Each documented option the middleware was not added with, one drift
+    each; a documented option that was not passed compares with the
+    constructor's default, a documented secret must have been passed."""
     options = added_options(middleware)
     differences: list[Drift] = []
     for name, documented in entry.options.items():
@@ -180,6 +210,53 @@ def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, tar
                 continue
         if not same_value(documented, value):
             differences.append(Drift(option_what, shown_option(name, documented), shown_option(name, value), note))
+    for name in entry.secrets:
+        if name not in options:
+            note = None if option_default(middleware.cls, name) is _NO_DEFAULT else "the default is used"
+            differences.append(Drift(f"{what} option {name}", "given (a secret)", "not given", note))
+    return differences
+
+
+def described(middleware: Any) -> str:
+    """A live middleware as a report names it: its class, and for a function
+    middleware (``@app.middleware("http")``) the function as well,
+    ``BaseHTTPMiddleware(dispatch=app.add_request_id)``."""
+    dispatch = added_options(middleware).get("dispatch")
+    if is_code(dispatch):
+        return f"{class_name(middleware)}(dispatch={dotted_path(dispatch)})"
+    return class_name(middleware)
+
+
+def descriptions(live: Sequence[Any]) -> list[str]:
+    """:func:`described` for each of ``live``; one that two share says where
+    it is, ``RateLimitMiddleware (app.user_middleware[2])``, as its option
+    values may not be shown."""
+    names = [described(middleware) for middleware in live]
+    return [
+        f"{name} (app.user_middleware[{index}])" if names.count(name) > 1 else name for index, name in enumerate(names)
+    ]
+
+
+def described_entry(entry: MiddlewareEntry) -> str:
+    """A documented middleware as :func:`described` names a live one."""
+    dispatch = entry.options.get("dispatch")
+    if isinstance(dispatch, str):
+        return f"{entry.default_name()}(dispatch={dispatch})"
+    return entry.default_name()
+
+
+def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, target: Target) -> None:
+    live = user_middleware(target, "[[middleware]]")
+    entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
+    position = next(index for index, candidate in enumerate(entries) if candidate is entry)
+    found = match_entries(entries, live)[position]
+    what = f"middleware {label}"
+    if found is None:
+        present = ", ".join(descriptions(live)) or "none"
+        named = described_entry(entry)  # which function, for @app.middleware("http")
+        documented = "in app.user_middleware" if named == entry.default_name() else f"{named} in app.user_middleware"
+        raise Drift(what, documented, "missing", f"app.user_middleware has: {present}")
+    differences = option_drifts(entry, live[found], what)
     if len(differences) == 1:
         raise differences[0]
     if differences:

@@ -3,8 +3,9 @@
 Each policy is ``fail`` (a failing item), ``warn`` (a pytest warning and a
 line in the terminal summary) or ``off`` (no item). The table may be left
 out: every policy is then ``warn``. Findings name headers, cookies,
-attributes, middleware classes, options and fields, never their values
-(except application settings, which hold no secrets).
+attributes, middleware classes (a function middleware by its function),
+options and fields, never their values (except application settings,
+which hold no secrets).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from ..checks import BaseKind, Check, DocumentedHeader, Finding, NotApplicable, 
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Policy
+from ..set_cookie import cookie_names
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value
-from .middleware import MiddlewareEntry, added_options, class_name, match_entries, user_middleware
+from .middleware import MiddlewareEntry, added_options, described_entry, descriptions, match_entries, user_middleware
 from .settings import NO_SETTING, read_setting
 
 FRAMING_HEADERS = frozenset(
@@ -89,18 +91,34 @@ def documented_headers(manifest: Manifest) -> list[DocumentedHeader]:
     return found
 
 
+def cookies_expected(manifest: Manifest) -> dict[str, list[str]]:
+    """For each path, the cookies an entry that requests it documents
+    (a ``[[cookie]]`` entry's own path): where a renamed cookie shows."""
+    expected: dict[str, list[str]] = {}
+    for key, kind in manifest.kinds.items():
+        ask_paths = getattr(kind, "probed_paths", None)
+        ask_headers = getattr(kind, "documented_headers", None)
+        if ask_paths is None or ask_headers is None:
+            continue
+        for entry in manifest.entries(key):
+            cookies = [header.cookie for header in ask_headers(entry, manifest) if header.cookie]
+            for path in ask_paths(entry, manifest) if cookies else ():
+                expected.setdefault(path, []).extend(cookies)
+    return expected
+
+
 def covers(documented: DocumentedHeader, name: str, path: str, cookie: str | None = None) -> bool:
     if documented.name.lower() != name or documented.cookie != cookie:
         return False
     return documented.paths is None or path_part(path) in {path_part(p) for p in documented.paths}
 
 
-def cookie_name(set_cookie: str) -> str:
-    return set_cookie.split(";", 1)[0].split("=", 1)[0].strip()
-
-
 def undocumented_headers(
-    policy: UndocumentedPolicy, path: str, documented: Sequence[DocumentedHeader], target: Target
+    policy: UndocumentedPolicy,
+    path: str,
+    documented: Sequence[DocumentedHeader],
+    expected_cookies: Sequence[str],
+    target: Target,
 ) -> list[Finding]:
     response = target.response(ProbeRequest(path))
     ignored = FRAMING_HEADERS | {name.lower() for name in policy.ignore_headers}
@@ -110,9 +128,16 @@ def undocumented_headers(
             continue
         if name == "set-cookie":
             # Set-Cookie is documented cookie by cookie, by [[cookie]] entries
-            for cookie in dict.fromkeys(cookie_name(value) for value in response.values(name)):
+            cookies = cookie_names(response.values(name))
+            # A documented cookie gone where a new one appears reads as a
+            # rename: say so, as that entry's own items fail too.
+            gone = [cookie for cookie in dict.fromkeys(expected_cookies) if cookie not in cookies]
+            instead = f"; documented {', '.join(gone)} not set here" if gone else ""
+            for cookie in cookies:
                 if not any(covers(header, name, path, cookie) for header in documented):
-                    found.append(f"set-cookie (cookie {cookie})")
+                    # Without "=", the text is the cookie's value: never shown.
+                    named = f"cookie {cookie}" if cookie else "a cookie without a name"
+                    found.append(f"set-cookie ({named}{instead})")
         elif not any(covers(header, name, path) for header in documented):
             found.append(name)
     what = f"response headers on {path} that no entry documents (GET answered {response.status})"
@@ -155,18 +180,21 @@ def undocumented_settings(policy: UndocumentedPolicy, manifest: Manifest, target
 def undocumented_middleware(policy: UndocumentedPolicy, manifest: Manifest, target: Target) -> list[Finding]:
     live = user_middleware(target, "undocumented middleware")
     entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
-    owners = {
-        index: entry for index, entry in zip(match_entries(entries, live), entries, strict=True) if index is not None
-    }
+    matched = match_entries(entries, live)
+    owners = {index: entry for index, entry in zip(matched, entries, strict=True) if index is not None}
+    # A middleware swapped for another class fails its entry as missing too:
+    # name that entry beside the newcomer, so the two read as one change.
+    missing = [described_entry(entry) for index, entry in zip(matched, entries, strict=True) if index is None]
+    instead = f" (documented {', '.join(missing)} missing)" if missing else ""
+    names = descriptions(live)
     found: list[str] = []
     for index, middleware in enumerate(live):
         entry = owners.get(index)
         if entry is None:
-            found.append(class_name(middleware))
+            found.append(names[index] + instead)
             continue
-        found.extend(
-            f"{class_name(middleware)} option {name}" for name in added_options(middleware) if name not in entry.options
-        )
+        documented = {*entry.options, *entry.secrets}
+        found.extend(f"{names[index]} option {name}" for name in added_options(middleware) if name not in documented)
     return outcome(
         policy.middleware, Finding("middleware and options that no [[middleware]] entry documents", tuple(found))
     )
@@ -198,8 +226,10 @@ class UndocumentedKind(BaseKind):
         # middleware and config may import the classes and settings they name.
         if entry.headers != "off":
             documented = documented_headers(manifest)
+            expected = cookies_expected(manifest)
             for path in probed_paths(manifest):
-                yield check("headers", path, partial(undocumented_headers, entry, path, documented), True)
+                run = partial(undocumented_headers, entry, path, documented, expected.get(path, []))
+                yield check("headers", path, run, True)
         if entry.settings != "off":
             yield check("settings", None, partial(undocumented_settings, entry, manifest), True)
         if entry.middleware != "off":
