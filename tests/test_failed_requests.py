@@ -135,11 +135,11 @@ def call_durations(result: pytest.RunResult) -> dict[str, float]:
     }
 
 
-def run_against_healthz(project: Project, app: str, *args: str) -> pytest.RunResult:
+def run_against_healthz(project: Project, app: str) -> pytest.RunResult:
     project.app(app)
     project.manifest(manifest())
     try:
-        result = project.run("-p", "no:randomly", "--durations=0", "-vv", *args)
+        result = project.run("-p", "no:randomly", "--durations=0", "-vv")
     finally:
         (project.path / "release").touch()
     output = result.stdout.str() + result.stderr.str()
@@ -166,11 +166,11 @@ def test_a_hung_request_costs_one_timeout_and_fails_every_item_that_reads_it(pro
     result = run_against_healthz(project, HUNG_APP)
     assert_failed_once_for_all(result, re.escape("GET /healthz did not answer within [target].timeout = 1 s"))
     assert (project.path / "calls.log").read_text().splitlines() == ["GET /healthz"]
-    # Before: each of the fourteen items waited out its own timeout (the
-    # latency check three), 16 s with timeout = 1 s.
+    # Before: each of the fourteen items waited out its own timeout, 15 s
+    # in every mode with timeout = 1 s (74 s with the default 5 s).
     durations = call_durations(result)
     waited = sorted(durations.values(), reverse=True)
-    assert 0.9 < waited[0] < 3.5, durations
+    assert 0.9 < waited[0] < 6, durations  # the app's import included
     assert sum(waited[1:]) < 1, durations
     assert result.duration < 12  # app import and server start included, on a busy machine
 
@@ -189,7 +189,7 @@ def test_a_hung_latency_sample_fails_the_checks_reading_the_shared_response_at_o
     assert next(iter(failures(result))) == "health_check:/healthz[latency]"
     assert (project.path / "calls.log").read_text().splitlines() == ["GET /healthz"]
     durations = call_durations(result)
-    assert 0.9 < durations.pop("health_check:/healthz[latency]") < 3.5
+    assert 0.9 < durations.pop("health_check:/healthz[latency]") < 6
     assert sum(durations.values()) < 1, durations
 
 
