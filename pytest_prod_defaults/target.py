@@ -3,7 +3,8 @@
 One :class:`Target` per manifest per process. It imports the app lazily, on
 the first check that needs it, runs the app's lifespan once on a private
 event loop thread, and shares one response per distinct request between all
-checks (fifty header entries on ``/`` cost one GET). Probes are stateless:
+checks (fifty header entries on ``/`` cost one GET), or one failure: a
+request that got no answer is not sent again. Probes are stateless:
 requests go straight to the app (in-process) or the transport, so no cookie jar
 carries a cookie from one response into another request.
 """
@@ -263,7 +264,13 @@ _OWN_TRAFFIC = _OwnTrafficFilter()
 _HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
 
 
-class RequestTimedOut(TargetUnavailable):
+class RequestFailed(TargetUnavailable):
+    """A request was sent and got no answer: no connection, a connection
+    broken (the app crashing while answering), or no answer in time. An
+    answer, a 500 included, is not a failure."""
+
+
+class RequestTimedOut(RequestFailed):
     """A request had no answer within ``[target].timeout``."""
 
 
@@ -381,6 +388,10 @@ class Target:
     _lifespan: Any = None
     _base_url: str = "http://testserver"
     _responses: dict[ProbeRequest, ProbeResponse] = field(default_factory=dict)
+    _failures: dict[tuple[ProbeRequest, bytes | None], str] = field(default_factory=dict)
+    """The first failure of each distinct request (and body) that got no
+    answer: asked again, it fails at once instead of waiting out another
+    ``timeout``."""
     _ssl_context: ssl.SSLContext | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _modules: ModuleSpace | None = None
@@ -539,13 +550,13 @@ class Target:
         if watch is not None and watch.still_blocked():
             raise TargetUnavailable(_blocked_by_earlier(what, str(watch.blocked_by)))
 
-    def _timed_out(self, what: str, said: str) -> TargetUnavailable:
+    def _timed_out(self, what: str, said: str) -> RequestTimedOut:
         """The failure of a wait for ``what`` that ran out, saying whether
         the app blocks its loop meanwhile."""
         watch = self._app_loop
         if watch is not None:
             watch.timed_out(what)
-        return TargetUnavailable(said + (_BLOCKING if watch is not None and watch.blocked_by else ""))
+        return RequestTimedOut(said + (_BLOCKING if watch is not None and watch.blocked_by else ""))
 
     # -- what the checks use --------------------------------------------
 
@@ -576,11 +587,29 @@ class Target:
     def fetch(
         self, request: ProbeRequest, content: Callable[[], AsyncIterator[bytes]] | bytes | None = None
     ) -> ProbeResponse:
-        """Send ``request`` now, uncached (latency samples, uploads)."""
+        """Send ``request`` now, uncached (latency samples, uploads).
+
+        Unless it got no answer before (:class:`RequestFailed`): then it
+        fails at once with that first failure, so a hung endpoint read by
+        many checks costs one ``timeout``. A body streamed from a callable
+        is not known in advance: such a request is always sent.
+        """
         self._start()
+        distinct = (request, content) if content is None or isinstance(content, bytes) else None
+        earlier = self._failures.get(distinct) if distinct is not None else None
+        if earlier is not None:
+            raise TargetUnavailable(f"{earlier} (failed earlier in this run; not sent again)")
         timeout = self.spec.timeout
         what = f"{request.method} {request.path}"
-        return self._run(self._send(request, content, timeout), timeout + 2, what, f"[target].timeout = {timeout:g} s")
+        limit = f"[target].timeout = {timeout:g} s"
+        try:
+            return self._run(self._send(request, content, timeout), timeout + 2, what, limit)
+        except RequestFailed as exc:
+            # Not a request left unsent because an earlier one blocks the
+            # app's loop (a plain TargetUnavailable): that one may yet go.
+            if distinct is not None:
+                self._failures[distinct] = str(exc)
+            raise
 
     def request_headers(self, request: ProbeRequest) -> list[tuple[str, str]]:
         """The defaults every probe sends, ``[target].headers``, then
@@ -633,7 +662,7 @@ class Target:
         except Exception as exc:
             # Exceptions inside the app arrive as 500s (raise_app_exceptions
             # is off), so what is left is the connection: say it in a line.
-            raise TargetUnavailable(self.redact(f"{request.method} {request.path}: {_one_line(exc)}")) from None
+            raise RequestFailed(self.redact(f"{request.method} {request.path}: {_one_line(exc)}")) from None
         status, headers = head[0]
         complete = complete and not open_ended(headers)
         return ProbeResponse(status, headers, bytes(kept), time.perf_counter() - started, complete)
@@ -675,6 +704,11 @@ class Target:
         header in ``request`` the body is sent with it; without, chunked.
         ``[target].timeout`` bounds each wait rather than the whole exchange:
         the service must read more of the body, or answer, within it.
+
+        A failure is not remembered as :meth:`fetch` remembers one: the
+        upload probes differ in their bodies, and one route may answer one
+        at once (a 413 read from Content-Length) and hang on another, so
+        each is sent. A refused connection is refused again at once.
         """
         self._start()
         assert self._loop is not None
