@@ -526,7 +526,7 @@ def test_with_no_undocumented_table_the_skips_are_placed_at_the_manifests_top(pr
     # its skips have no line of their own (an INTERNALERROR once).
     project.app(PLAIN_ASGI_APP)
     target = 'app = "app:app"' if mode == "asgi" else 'mode = "url"\nbase_url = "http://127.0.0.1:9"'
-    project.manifest(f"[target]\n{target}\nlifespan = \"off\"\n")
+    project.manifest(f'[target]\n{target}\nlifespan = "off"\n')
     result = project.run("-W", "default::pytest.PytestWarning", "-k", "settings or middleware")
     assert result.ret == 0
     result.assert_outcomes(skipped=2, deselected=1)
