@@ -80,9 +80,13 @@ def _folder(path: str) -> str:
 
 
 def _compiles(pattern: str) -> str:
+    # Compiled by the engine that matches it (``regex``, which can be bounded
+    # in time); its default syntax is the standard library's.
+    import regex
+
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        regex.compile(pattern)
+    except (regex.error, re.error) as exc:
         raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
     return pattern
 

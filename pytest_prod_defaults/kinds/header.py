@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import partial
 from typing import Annotated
@@ -66,6 +65,28 @@ def show_value(name: str, value: str) -> str:
     return REDACTED if name.lower() in SECRET_HEADERS else repr(value)
 
 
+MATCH_SECONDS = 1.0
+"""Longest a ``matches`` pattern may take on one header value: a pattern that
+backtracks catastrophically ((a|a)*$) must not hang the run."""
+
+
+def matches(pattern: str, value: str, what: str) -> bool:
+    """``pattern`` matches the whole of ``value``, decided within
+    :data:`MATCH_SECONDS`."""
+    import regex
+
+    try:
+        return regex.fullmatch(pattern, value, timeout=MATCH_SECONDS) is not None
+    except TimeoutError:
+        raise Drift(
+            what,
+            f"matching {pattern!r}",
+            "undecided",
+            f"the pattern took over {MATCH_SECONDS:g} s on a {len(value)}-character value: it backtracks"
+            " catastrophically (nested repetition such as (a+)+ or (a|a)*); simplify it",
+        ) from None
+
+
 def check_header(entry: HeaderEntry, path: str, target: Target) -> None:
     response = target.response(ProbeRequest(path))
     values = response.values(entry.name)
@@ -84,7 +105,7 @@ def check_header(entry: HeaderEntry, path: str, target: Target) -> None:
             holds = all(part in value for part in entry.contains)
         else:
             assert entry.matches is not None
-            holds = re.fullmatch(entry.matches, value) is not None
+            holds = matches(entry.matches, value, what)
         if not holds:
             detail = status if len(values) == 1 else f"{status}; sent {len(values)} times, each value is checked"
             raise Drift(what, entry.documented(), show_value(entry.name, value), detail)
