@@ -130,7 +130,9 @@ async def call_app(
         nonlocal status, response_headers
         try:
             await app(scope, receive, send)
-        except Exception:  # an exception in the app is the 500 a client gets
+        except asyncio.CancelledError:
+            raise  # our own timeout, or the loop stopping
+        except BaseException:
             if status is None:
                 status = 500
                 response_headers = ()

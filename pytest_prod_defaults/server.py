@@ -69,6 +69,9 @@ class ServedApp:
     stop: Callable[[float], None]
     """Stops the server, waiting up to the given seconds for a graceful
     shutdown (and a few more for a forced one)."""
+    ended: Callable[[], str | None] = lambda: None
+    """Why uvicorn stopped serving before it was told to (the app raised
+    ``SystemExit`` in a route: it ends uvicorn too), else ``None``."""
 
 
 def start_server(app: Any, spec: TargetSpec) -> ServedApp:
@@ -98,10 +101,25 @@ def start_server(app: Any, spec: TargetSpec) -> ServedApp:
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
 
+    exited: list[str] = []
+
     def serve() -> None:
         # uvicorn exits when startup fails; what it logged says why.
-        with contextlib.suppress(SystemExit):
+        try:
             server.run(sockets=[sock])
+        except (SystemExit, KeyboardInterrupt) as exc:
+            code = f"({exc.code!r})" if isinstance(exc, SystemExit) else ""
+            exited.append(f"the app raised {type(exc).__name__}{code}, which ends uvicorn")
+
+    def ended() -> str | None:
+        if server.should_exit:
+            return None
+        if thread.is_alive():
+            loop = getattr((getattr(server, "servers", None) or [None])[0], "get_loop", lambda: None)()
+            if loop is None or loop.is_running():
+                return None
+            thread.join(2)  # its loop has stopped: uvicorn is winding down, and says why when done
+        return "uvicorn stopped serving: " + (exited[0] if exited else "its event loop stopped")
 
     thread = threading.Thread(target=serve, name="prod-defaults-uvicorn", daemon=True)
 
@@ -139,4 +157,4 @@ def start_server(app: Any, spec: TargetSpec) -> ServedApp:
         raise TargetUnavailable("uvicorn exited during startup: " + " | ".join(said[-3:] or ["(uvicorn said nothing)"]))
     servers = getattr(server, "servers", None) or [None]
     loop = getattr(servers[0], "get_loop", lambda: None)()
-    return ServedApp(f"http://127.0.0.1:{port}", loop, stop)
+    return ServedApp(f"http://127.0.0.1:{port}", loop, stop, ended)

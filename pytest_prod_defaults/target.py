@@ -132,6 +132,8 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"sys.exit({exc.code!r}) was called"
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
@@ -209,7 +211,9 @@ def import_app(reference: str, root: Path, env: Mapping[str, str], space: Module
     with environment(env), space.active(module_name.partition(".")[0]):
         try:
             obj: Any = importlib.import_module(module_name)
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # sys.exit() at import (a settings check that gives up) is the
+            # app's failure, not the end of the pytest run.
             raise TargetUnavailable(f"cannot import {module_name!r}: {_one_line(exc)}") from None
         for part in attribute.split("."):
             try:
@@ -219,7 +223,7 @@ def import_app(reference: str, root: Path, env: Mapping[str, str], space: Module
         if call:
             try:
                 obj = obj()
-            except Exception as exc:
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 raise TargetUnavailable(f"{reference} raised {_one_line(exc)}") from None
     return obj
 
@@ -245,11 +249,56 @@ def _lifespan_guard(app: Any) -> Any:
             answered = answered or message["type"].startswith("lifespan.startup.")
             await send(message)
 
-        await app(scope, receive, watched_send)
+        try:
+            await app(scope, receive, watched_send)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # Raised in a task, these stop the event loop itself: the app's
+            # failure must stay the app's.
+            raise AppExited(_one_line(exc)) from None
         if not answered:
             raise _LifespanReturned
 
     return guarded
+
+
+class AppExited(Exception):
+    """The app raised ``SystemExit`` or ``KeyboardInterrupt`` (``sys.exit()``
+    in its startup): its failure, not the end of the pytest run."""
+
+
+class StartupWatch:
+    """The app as uvicorn is given it, remembering an exception its lifespan
+    raised once told to start. uvicorn's ``lifespan = "auto"`` takes that for
+    "lifespan unsupported" and serves on; in-process it is a failed startup,
+    and both modes must say the same."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.failure: BaseException | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        told = answered = False
+
+        async def watched_receive() -> Any:
+            nonlocal told
+            message = await receive()
+            told = told or message.get("type") == "lifespan.startup"
+            return message
+
+        async def watched_send(message: Any) -> None:
+            nonlocal answered
+            answered = answered or str(message.get("type", "")).startswith("lifespan.startup.")
+            await send(message)
+
+        try:
+            await self.app(scope, watched_receive, watched_send)
+        except BaseException as exc:
+            if told and not answered:
+                self.failure = exc
+            raise
 
 
 class _OwnTrafficFilter(logging.Filter):
@@ -329,7 +378,17 @@ class _LoopThread(LoopWatch):
         self.thread.start()
 
     def _serve(self) -> None:
-        self.loop.run_forever()
+        while True:
+            try:
+                self.loop.run_forever()
+                break
+            except (SystemExit, KeyboardInterrupt):
+                # Raised by the app in a task of its own (sys.exit() in a route
+                # behind a middleware): asyncio lets these out of the loop. Only
+                # the main thread gets the user's Ctrl-C, so this one is the
+                # app's; its awaiters see it as their failure, and the loop
+                # goes on serving the probes.
+                continue
         # Stopped. What is left (a request or lifespan an app blocked, and
         # only now let go) is cancelled here, so no task is destroyed pending.
         # Cancelling can start new tasks (a lifespan's shutdown), so until
@@ -395,6 +454,8 @@ class Target:
     _ssl_context: ssl.SSLContext | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _modules: ModuleSpace | None = None
+    _server_ended: Callable[[], str | None] | None = None
+    """Mode server: why uvicorn stopped serving on its own, if it has."""
     _objects: dict[str, Any] = field(default_factory=dict)
     """Objects imported by reference (the ``[config]`` object), failures as
     :class:`TargetUnavailable`: each imported, a factory called, once."""
@@ -468,13 +529,18 @@ class Target:
 
             from .server import start_server
 
+            watched = StartupWatch(self._app)
             with environment(spec.env):  # uvicorn runs the lifespan as it starts
-                served = start_server(self._app, spec)
+                served = start_server(watched, spec)
+            if watched.failure is not None and spec.lifespan != "off":
+                served.stop(1)
+                raise TargetUnavailable(f"app startup failed: {_one_line(watched.failure)}")
             self._base_url = served.base_url
             watch = self._app_loop = LoopWatch(served.loop) if served.loop is not None else None
             # uvicorn's loop, blocked by the app, sees no exit flag: waiting
             # for it to stop gracefully would only stall the end of the run.
             self._closers.append(lambda: served.stop(0.5 if watch is not None and watch.still_blocked(0.25) else 10))
+            self._server_ended = served.ended
             self._transport = httpx.AsyncHTTPTransport()
             return
         self._app_loop = self._loop
@@ -503,6 +569,8 @@ class Target:
                 f"app startup (lifespan) did not complete within [target].startup_timeout"
                 f" = {self.spec.startup_timeout:g} s"
             ) from None
+        except AppExited as exc:
+            raise TargetUnavailable(f"app startup failed: {exc}") from None
         except Exception as exc:
             raise TargetUnavailable(f"app startup failed: {_one_line(exc)}") from None
         self._lifespan = manager
@@ -545,7 +613,10 @@ class Target:
             raise self._timed_out(what, said or f"{what} did not answer within {limit or f'{timeout:g} s'}") from None
 
     def _check_app_loop(self, what: str) -> None:
-        """Fail ``what`` at once while an earlier request still blocks the app's loop."""
+        """Fail ``what`` at once while an earlier request still blocks the
+        app's loop, or once the server the app ran in has stopped."""
+        if self._server_ended is not None and (ended := self._server_ended()) is not None:
+            raise TargetUnavailable(f"{what} not sent: {ended}")
         watch = self._app_loop
         if watch is not None and watch.still_blocked():
             raise TargetUnavailable(_blocked_by_earlier(what, str(watch.blocked_by)))
@@ -553,6 +624,8 @@ class Target:
     def _timed_out(self, what: str, said: str) -> RequestTimedOut:
         """The failure of a wait for ``what`` that ran out, saying whether
         the app blocks its loop meanwhile."""
+        if self._server_ended is not None and (ended := self._server_ended()) is not None:
+            return RequestTimedOut(f"{said}: {ended}")  # not blocked: gone
         watch = self._app_loop
         if watch is not None:
             watch.timed_out(what)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import QUIET, Project
 
 ECHO_APP = """
@@ -48,3 +49,151 @@ def test_a_catastrophically_backtracking_pattern_fails_its_item_within_a_bound(p
             " simplify it)",
         ]
     )
+
+
+HEADER_MANIFEST = f"""
+    [target]
+    app = "app:app"
+    startup_timeout = 5
+    timeout = 2
+
+    [[header]]
+    name = "X-Content-Type-Options"
+    equals = "nosniff"
+    paths = ["/", "/exit", "/interrupt", "/after"]
+    {QUIET}
+"""
+
+EXITING_ROUTES_APP = """
+    import sys
+
+    from fastapi import FastAPI, Response
+
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def nosniff(request, call_next):
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.get("/")
+    def index():
+        return {"ok": True}
+
+    @app.get("/exit")
+    async def leave():
+        sys.exit(3)
+
+    @app.get("/interrupt")
+    async def interrupt():
+        raise KeyboardInterrupt
+
+    @app.get("/after")
+    def after():
+        return {"ok": True}
+"""
+
+
+def test_sys_exit_and_keyboard_interrupt_in_a_route_are_the_500_a_client_gets(project: Project) -> None:
+    project.app(EXITING_ROUTES_APP)
+    project.manifest(HEADER_MANIFEST)
+    result = project.run()
+    # The 500s carry no header the middleware never got to add; / and /after
+    # answer as before: the app's loop survived.
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "header X-Content-Type-Options on /exit: documented 'nosniff', live missing (GET /exit answered 500)",
+            "header X-Content-Type-Options on /interrupt: documented 'nosniff', live missing"
+            " (GET /interrupt answered 500)",
+        ],
+        consecutive=False,
+    )
+    output = result.stdout.str() + result.stderr.str()
+    for sign in ("blocked", "Traceback", "INTERNALERROR", "Task was destroyed"):
+        assert sign not in output
+
+
+def test_under_uvicorn_sys_exit_in_a_route_ends_the_server_and_later_items_say_so(project: Project) -> None:
+    # As in production: behind a middleware, the route's SystemExit leaves
+    # uvicorn's event loop and ends the server.
+    project.mode = "server"
+    project.app(EXITING_ROUTES_APP)
+    project.manifest(HEADER_MANIFEST)
+    started = time.monotonic()
+    result = project.run()
+    assert time.monotonic() - started < 3 * 2 + 6  # no item waits more than its timeout
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "header X-Content-Type-Options on /exit: documented 'nosniff', live missing (GET /exit answered 500)",
+            # sent or not (uvicorn may still be winding down): the cause is named
+            "*GET /after *: uvicorn stopped serving: the app raised SystemExit(3), which ends uvicorn",
+        ],
+        consecutive=False,
+    )
+    output = result.stdout.str() + result.stderr.str()
+    for sign in ("blocked", "INTERNALERROR", "Task was destroyed"):
+        assert sign not in output
+
+
+@pytest.mark.parametrize("project", ["asgi", "server"], indirect=True)
+def test_sys_exit_while_the_app_imports_fails_every_item_that_needs_it_in_a_line(project: Project) -> None:
+    project.app(
+        """
+        import os
+        import sys
+
+        if os.environ.get("DATABASE_URL") is None:
+            print("DATABASE_URL is required", file=sys.stderr)
+            sys.exit(1)
+        """
+    )
+    project.manifest(HEADER_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(
+        ["header:X-Content-Type-Options[[]/[]]: target unavailable: cannot import 'app': sys.exit(1) was called"]
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and "AssertionError" not in output and "INTERNALERROR" not in output
+
+
+STARTUP_FAILS = {
+    "plain ASGI, startup raises": """
+        async def app(scope, receive, send):
+            if scope["type"] == "lifespan":
+                message = await receive()
+                assert message["type"] == "lifespan.startup"
+                raise RuntimeError("cannot reach the message broker")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+    """,
+    "FastAPI, startup calls sys.exit": """
+        import sys
+        from contextlib import asynccontextmanager
+
+        from fastapi import FastAPI
+
+        @asynccontextmanager
+        async def lifespan(app):
+            sys.exit("migrations are not applied")
+            yield
+
+        app = FastAPI(lifespan=lifespan)
+    """,
+}
+
+
+@pytest.mark.parametrize("app", list(STARTUP_FAILS.values()), ids=list(STARTUP_FAILS))
+@pytest.mark.parametrize("project", ["asgi", "server"], indirect=True)
+def test_a_failed_startup_fails_the_items_in_both_modes_alike(project: Project, app: str) -> None:
+    project.app(app)
+    project.manifest(HEADER_MANIFEST)
+    result = project.run()
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(["header:X-Content-Type-Options[[]/[]]: target unavailable: *startup*"])
+    said = result.stdout.str()
+    assert "cannot reach the message broker" in said or "migrations are not applied" in said
+    assert "Traceback" not in said and "INTERNALERROR" not in said
