@@ -101,6 +101,28 @@ def format_key(path: KeyPath) -> str:
     return out
 
 
+NAMING_KEYS = ("name", "path", "class", "object")
+"""What names an entry for a reader, in order: its ``name``, else what each
+kind's default name is made of."""
+
+
+def described_key(data: Mapping[str, Any], path: KeyPath) -> str:
+    """``header[3].equals (X-Content-Type-Options)``: the key path, and the
+    name of the entry it is in, which is what a reader looks for in the
+    file (entries count from 1, ``header[3]`` is the third)."""
+    key = format_key(path)
+    if len(path) < 2 or not isinstance(path[1], int):
+        return key
+    entries = data.get(str(path[0]))
+    if not isinstance(entries, list) or not 0 <= path[1] < len(entries) or not isinstance(entries[path[1]], dict):
+        return key
+    entry = entries[path[1]]
+    naming = next((k for k in NAMING_KEYS if isinstance(entry.get(k), str) and entry[k].strip()), None)
+    if naming is None or path[2:3] == (naming,):  # the name is what is wrong: already quoted
+        return key
+    return f"{key} ({shown(entry[naming])[1:-1]})"
+
+
 def manifest_model(kinds: Iterable[CheckKind], require_target: bool = True) -> type[BaseModel]:
     """The pydantic model of a whole manifest with these kinds' sections."""
     fields: dict[str, Any] = {
@@ -354,7 +376,8 @@ def load_manifest(
             # pydantic appends the validator's name for union members; keep keys only
             loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "union[")))
             file, line = locator.locate(loc)
-            problems.append(Problem(file, line, format_key(loc), Redactor(used)(_problem_message(error, model, loc))))
+            message = Redactor(used)(_problem_message(error, model, loc))
+            problems.append(Problem(file, line, described_key(data, loc), message))
         raise ManifestError(problems) from None
 
     target: Target | None = validated.target  # type: ignore[attr-defined]

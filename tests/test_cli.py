@@ -361,7 +361,7 @@ TYPO = """\
 
 def test_unusable_manifest_exits_4_with_the_same_text_as_pytest(project: Project, cli: Cli) -> None:
     project.manifest(TYPO)
-    problem = "defaults.toml:6: header[1].equal: unknown key 'equal'; did you mean 'equals'?"
+    problem = "defaults.toml:6: header[1].equal (X-Frame-Options): unknown key 'equal'; did you mean 'equals'?"
     for command in (("docs",), ("docs", "-o", "DEFAULTS.md", "--check")):
         result = cli(*command)
         assert result.ret == 4

@@ -333,7 +333,7 @@ def test_init_extends_bad_references(project: Project) -> None:
     broken.stderr.fnmatch_lines(
         [
             "prod-defaults: unusable base manifest:",
-            "ops/base.toml:3: header[[]1[]].equal: unknown key 'equal'; did you mean 'equals'?",
+            "ops/base.toml:3: header[[]1[]].equal (X-Frame-Options): unknown key 'equal'; did you mean 'equals'?",
         ]
     )
     assert not (project.path / "defaults.toml").exists()

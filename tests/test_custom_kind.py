@@ -83,7 +83,7 @@ def test_custom_kind_keys_are_validated(readme_kind: Project) -> None:
     result = readme_kind.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["defaults.toml:6: redirect[[]1[]].locaton: unknown key 'locaton'; did you mean 'location'?"]
+        ["defaults.toml:6: redirect[[]1[]].locaton (/a): unknown key 'locaton'; did you mean 'location'?"]
     )
 
 

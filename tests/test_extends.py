@@ -165,7 +165,7 @@ def test_errors_inside_a_base_name_the_base_file(project: Project) -> None:
     project.manifest('extends = ["base.toml"]\n[target]\napp = "app:app"\n')
     result = project.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["base.toml:3: header[[]1[]].equls: unknown key 'equls'; did you mean 'equals'?"])
+    result.stderr.fnmatch_lines(["base.toml:3: header[[]1[]].equls (X-A): unknown key 'equls'; did you mean 'equals'?"])
 
 
 def test_unknown_profile_lists_the_bundled_ones(project: Project) -> None:

@@ -23,11 +23,11 @@ TARGET = '[target]\napp = "app:app"\n'
 CASES = {
     "status-below-range": (
         TARGET + '\n[[health_check]]\npath = "/healthz"\nstatus = 99\n',
-        ["defaults.toml:6: health_check[[]1[]].status: Input should be greater than or equal to 100"],
+        ["defaults.toml:6: health_check[[]1[]].status (/healthz): Input should be greater than or equal to 100"],
     ),
     "status-above-range": (
         TARGET + '\n[[health_check]]\npath = "/healthz"\nstatus = 600\n',
-        ["defaults.toml:6: health_check[[]1[]].status: Input should be less than or equal to 599"],
+        ["defaults.toml:6: health_check[[]1[]].status (/healthz): Input should be less than or equal to 599"],
     ),
     "unknown-policy": (
         TARGET + '\n[undocumented]\nheaders = "loud"\n',
@@ -39,11 +39,11 @@ CASES = {
     ),
     "negative-size-written-as-a-string": (
         TARGET + '\n[[upload]]\nname = "avatar"\npath = "/u"\nmax_bytes = "-1 KiB"\n',
-        ["defaults.toml:7: upload[[]1[]].max_bytes: a size cannot be negative (got '-1 KiB')"],
+        ["defaults.toml:7: upload[[]1[]].max_bytes (avatar): a size cannot be negative (got '-1 KiB')"],
     ),
     "size-too-long-to-be-a-size": (
         TARGET + '\n[[upload]]\nname = "avatar"\npath = "/u"\nmax_bytes = "' + "9" * 400 + ' KiB"\n',
-        ["defaults.toml:7: upload[[]1[]].max_bytes: '9999*...' is too large to be a size"],
+        ["defaults.toml:7: upload[[]1[]].max_bytes (avatar): '9999*...' is too large to be a size"],
     ),
     "version-true": (
         'version = true\n[target]\napp = "app:app"\n',

@@ -410,22 +410,22 @@ def test_cache_headers_count_as_documented_on_the_paths_a_rule_covers(project: P
     [
         pytest.param(
             'name = "r"\ncached = ["/a"]',
-            "defaults.toml:4: cache_rule[1]: 'cached' examples need 'cache_control'*",
+            "defaults.toml:4: cache_rule[1] (r): 'cached' examples need 'cache_control'*",
             id="cached without cache_control",
         ),
         pytest.param(
             'name = "r"\ncache_control = "public"',
-            "defaults.toml:4: cache_rule[1]: a cache rule needs examples*",
+            "defaults.toml:4: cache_rule[1] (r): a cache rule needs examples*",
             id="no examples",
         ),
         pytest.param(
             'name = "r"\ncache_control = "public, no store"\ncached = ["/a"]',
-            "defaults.toml:6: cache_rule[1].cache_control: cannot parse 'no store'*",
+            "defaults.toml:6: cache_rule[1].cache_control (r): cannot parse 'no store'*",
             id="unparseable cache_control",
         ),
         pytest.param(
             'name = "r"\ncache_control = "max-age=soon"\ncached = ["/a"]',
-            "defaults.toml:6: cache_rule[1].cache_control: max-age needs a number of seconds*",
+            "defaults.toml:6: cache_rule[1].cache_control (r): max-age needs a number of seconds*",
             id="max-age not a number",
         ),
         pytest.param(
@@ -435,32 +435,32 @@ def test_cache_headers_count_as_documented_on_the_paths_a_rule_covers(project: P
         ),
         pytest.param(
             'name = "r"\ncache_control = "public"\ncached = ["a"]',
-            "defaults.toml:7: cache_rule[1].cached[1]: a path starts with '/'*",
+            "defaults.toml:7: cache_rule[1].cached[1] (r): a path starts with '/'*",
             id="path without slash",
         ),
         pytest.param(
             'name = "r"\nnot_cached = ["/a"]\nvary = ["Cookie"]',
-            "defaults.toml:4: cache_rule[1]: 'vary' applies to 'cached' examples, and this rule has none",
+            "defaults.toml:4: cache_rule[1] (r): 'vary' applies to 'cached' examples, and this rule has none",
             id="vary without cached examples",
         ),
         pytest.param(
             'name = "r"\ncache_control = "public"\ncached = ["/a"]\nnot_cached = ["/a"]',
-            "defaults.toml:4: cache_rule[1]: /a cannot be both cached and not_cached",
+            "defaults.toml:4: cache_rule[1] (r): /a cannot be both cached and not_cached",
             id="example both cached and not cached",
         ),
         pytest.param(
             'name = "r"\ncache_control = "public"\ncached = ["/a"]\nbypass = { cookie = ["session"] }',
-            "defaults.toml:8: cache_rule[1].bypass.cookie: unknown key 'cookie'; did you mean 'cookies'?",
+            "defaults.toml:8: cache_rule[1].bypass.cookie (r): unknown key 'cookie'; did you mean 'cookies'?",
             id="unknown bypass key",
         ),
         pytest.param(
             'name = "r"\ncache_control = "public"\ncached = ["/a"]\nbypass = { headers = ["X Token"] }',
-            "defaults.toml:8: cache_rule[1].bypass.headers[1]: 'X Token' is not a header name*",
+            "defaults.toml:8: cache_rule[1].bypass.headers[1] (r): 'X Token' is not a header name*",
             id="bypass header not a token",
         ),
         pytest.param(
             'name = "r"\ncache_control = "public"\ncached = ["/a"]\nvaries = ["Cookie"]',
-            "defaults.toml:8: cache_rule[1].varies: unknown key 'varies'; did you mean 'vary'?",
+            "defaults.toml:8: cache_rule[1].varies (r): unknown key 'varies'; did you mean 'vary'?",
             id="misspelt key",
         ),
     ],

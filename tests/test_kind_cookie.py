@@ -294,9 +294,9 @@ def test_manifest_errors_name_file_line_and_key(project: Project) -> None:
     result.stderr.fnmatch_lines(
         [
             "ERROR: unusable defaults manifest:",
-            "defaults.toml:5: cookie[[]1[]].path: required key is missing",
-            "defaults.toml:11: cookie[[]2[]].same_site: *'strict', 'lax' or 'none'* (got 'sometimes')",
-            "defaults.toml:12: cookie[[]2[]].http_ony: unknown key 'http_ony'; did you mean 'http_only'?",
+            "defaults.toml:5: cookie[[]1[]].path (session): required key is missing",
+            "defaults.toml:11: cookie[[]2[]].same_site (session): *'strict', 'lax' or 'none'* (got 'sometimes')",
+            "defaults.toml:12: cookie[[]2[]].http_ony (session): unknown key 'http_ony'; did you mean 'http_only'?",
         ]
     )
 

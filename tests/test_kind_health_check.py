@@ -306,13 +306,14 @@ def test_manifest_errors_name_file_line_and_key_json_by_its_manifest_name(projec
     result.stderr.fnmatch_lines(
         [
             "ERROR: unusable defaults manifest:",
-            "defaults.toml:7: health_check[[]1[]].json: Input should be a valid dictionary*",
-            "defaults.toml:9: health_check[[]1[]].max_ms: Input should be greater than 0",
-            "defaults.toml:8: health_check[[]1[]].samples: Input should be greater than or equal to 1",
+            "defaults.toml:7: health_check[[]1[]].json (/healthz): Input should be a valid dictionary*",
+            "defaults.toml:9: health_check[[]1[]].max_ms (/healthz): Input should be greater than 0",
+            "defaults.toml:8: health_check[[]1[]].samples (/healthz): Input should be greater than or equal to 1",
             "defaults.toml:12: health_check[[]2[]].path: a path starts with '/' (got 'healthz')",
-            "defaults.toml:13: health_check[[]2[]].content_type: 'json' is not a media type like 'application/json'",
-            "defaults.toml:14: health_check[[]2[]].json_body: unknown key 'json_body'; did you mean 'json'?",
-            "defaults.toml:18: health_check[[]3[]].json: since is a TOML date or time, which JSON has not;"
+            "defaults.toml:13: health_check[[]2[]].content_type (healthz):"
+            " 'json' is not a media type like 'application/json'",
+            "defaults.toml:14: health_check[[]2[]].json_body (healthz): unknown key 'json_body'; did you mean 'json'?",
+            "defaults.toml:18: health_check[[]3[]].json (/healthz): since is a TOML date or time, which JSON has not;"
             " write it as a string",
         ]
     )

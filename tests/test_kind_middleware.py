@@ -361,7 +361,7 @@ def test_misspelt_key_names_the_closest_known_key(project: Project) -> None:
     result = project.run()
     assert result.ret == 4
     result.stderr.fnmatch_lines(
-        ["defaults.toml:10: middleware[[]2[]].option: unknown key 'option'; did you mean 'options'?"]
+        ["defaults.toml:10: middleware[[]2[]].option (GZipMiddleware): unknown key 'option'; did you mean 'options'?"]
     )
 
 
@@ -378,7 +378,7 @@ def test_options_must_be_a_table(project: Project) -> None:
     )
     result = project.run()
     assert result.ret == 4
-    result.stderr.fnmatch_lines(["defaults.toml:7: middleware[[]1[]].options: *valid dictionary*"])
+    result.stderr.fnmatch_lines(["defaults.toml:7: middleware[[]1[]].options (CORSMiddleware): *valid dictionary*"])
 
 
 def test_misspelt_class_key_suggests_class(project: Project) -> None:
@@ -472,7 +472,7 @@ def test_a_secret_given_a_value_too_is_a_usage_error(project: Project) -> None:
     assert result.ret == 4
     result.stderr.fnmatch_lines(
         [
-            "defaults.toml:5: middleware[[]1[]]: "
+            "defaults.toml:5: middleware[[]1[]] (SessionMiddleware): "
             "secret_key in both options and secrets: a secret is documented by name only"
         ]
     )

@@ -338,41 +338,44 @@ def test_invalid_sizes_are_manifest_errors(project: Project, line: str, message:
     project.manifest(manifest(f'[[upload]]\nname = "avatar"\npath = "/upload"\n{line}\n'))
     result = project.run()
     assert result.ret == 4
-    result.stderr.fnmatch_lines([f"defaults.toml:11: upload[[]1[]].max_bytes: {message}"])
+    result.stderr.fnmatch_lines([f"defaults.toml:11: upload[[]1[]].max_bytes (avatar): {message}"])
 
 
 @pytest.mark.parametrize(
     ("lines", "error"),
     [
-        ('path = "/upload"', "defaults.toml:8: upload[[]1[]].max_bytes: required key is missing"),
+        ('path = "/upload"', "defaults.toml:8: upload[[]1[]].max_bytes (avatar): required key is missing"),
         (
             'path = "/upload"\nmax_byte = 10',
-            "defaults.toml:11: upload[[]1[]].max_byte: unknown key 'max_byte'; did you mean 'max_bytes'?",
+            "defaults.toml:11: upload[[]1[]].max_byte (avatar): unknown key 'max_byte'; did you mean 'max_bytes'?",
         ),
-        ('path = "upload"\nmax_bytes = 10', "defaults.toml:10: upload[[]1[]].path: a path starts with '/'*"),
+        ('path = "upload"\nmax_bytes = 10', "defaults.toml:10: upload[[]1[]].path (avatar): a path starts with '/'*"),
         (
             'path = "/u"\nmax_bytes = 10\nmethod = "PO ST"',
-            "defaults.toml:12: upload[[]1[]].method: 'PO ST' is not an HTTP method",
+            "defaults.toml:12: upload[[]1[]].method (avatar): 'PO ST' is not an HTTP method",
         ),
         (
             'path = "/u"\nmax_bytes = 10\nover_limit_status = 4130',
-            "defaults.toml:12: upload[[]1[]].over_limit_status:*",
+            "defaults.toml:12: upload[[]1[]].over_limit_status (avatar):*",
         ),
-        ('path = "/u"\nmax_bytes = 10\nencoding = "base64"', "defaults.toml:12: upload[[]1[]].encoding:*'base64'*"),
+        (
+            'path = "/u"\nmax_bytes = 10\nencoding = "base64"',
+            "defaults.toml:12: upload[[]1[]].encoding (avatar):*'base64'*",
+        ),
         (
             'path = "/u"\nmax_bytes = 10\nfield = "doc"',
-            "defaults.toml:12: upload[[]1[]].field: 'field' names the"
+            "defaults.toml:12: upload[[]1[]].field (avatar): 'field' names the"
             ' form field of a multipart upload; add encoding = "multipart"',
         ),
         (
             'path = "/u"\nencoding = "multipart"\nmax_bytes = 100',
-            "defaults.toml:12: upload[[]1[]].max_bytes: 100"
+            "defaults.toml:12: upload[[]1[]].max_bytes (avatar): 100"
             " bytes cannot hold a multipart body: its framing alone is 206 bytes (max_bytes counts the whole request"
             " body)",
         ),
         (
             'path = "/u"\nmax_bytes = 10\ncontent_type = "png"',
-            "defaults.toml:12: upload[[]1[]].content_type: 'png' is not a media type like 'image/png'",
+            "defaults.toml:12: upload[[]1[]].content_type (avatar): 'png' is not a media type like 'image/png'",
         ),
     ],
 )

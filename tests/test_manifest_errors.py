@@ -13,7 +13,7 @@ CASES = {
     ),
     "unknown-key": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\nequls = "x"\n',
-        ["defaults.toml:6: header[[]1[]].equls: unknown key 'equls'; did you mean 'equals'?"],
+        ["defaults.toml:6: header[[]1[]].equls (X-A): unknown key 'equls'; did you mean 'equals'?"],
     ),
     "unknown-table": (
         '[target]\napp = "app:app"\n\n[[hedaer]]\nname = "X-A"\n',
@@ -29,18 +29,18 @@ CASES = {
     ),
     "invalid-regex": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\nmatches = "([a-z"\n',
-        ["defaults.toml:6: header[[]1[]].matches: invalid regular expression '([[]a-z': *"],
+        ["defaults.toml:6: header[[]1[]].matches (X-A): invalid regular expression '([[]a-z': *"],
     ),
     "two-matchers": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\nequals = "a"\nabsent = true\n',
         [
-            "defaults.toml:4: header[[]1[]]: a header entry needs exactly one of equals, contains, matches,"
+            "defaults.toml:4: header[[]1[]] (X-A): a header entry needs exactly one of equals, contains, matches,"
             " absent = true (got equals and absent)"
         ],
     ),
     "no-matcher": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\n',
-        ["defaults.toml:4: header[[]1[]]: a header entry needs exactly one of * (got none)"],
+        ["defaults.toml:4: header[[]1[]] (X-A): a header entry needs exactly one of * (got none)"],
     ),
     "unknown-mode": (
         '[target]\napp = "app:app"\nmode = "lambda"\n',
@@ -68,11 +68,11 @@ CASES = {
     ),
     "waiver-date-not-a-date": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\nabsent = true\nskip = "r"\nuntil = "next week"\n',
-        ["defaults.toml:8: header[[]1[]].until: Input should be a valid date*"],
+        ["defaults.toml:8: header[[]1[]].until (X-A): Input should be a valid date*"],
     ),
     "until-without-skip": (
         '[target]\napp = "app:app"\n\n[[header]]\nname = "X-A"\nabsent = true\nuntil = 2030-01-01\n',
-        ["defaults.toml:4: header[[]1[]]: 'until' dates a waiver: give 'skip' a reason too"],
+        ["defaults.toml:4: header[[]1[]] (X-A): 'until' dates a waiver: give 'skip' a reason too"],
     ),
     "url-mode-without-base-url": (
         '[target]\nmode = "url"\n',
@@ -109,5 +109,22 @@ def test_every_problem_is_listed_at_once(project: Project) -> None:
     )
     result = project.run()
     result.stderr.fnmatch_lines(
-        ["defaults.toml:3: target.mdoe: unknown key*", "defaults.toml:7: header[[]1[]].equls: unknown key*"]
+        ["defaults.toml:3: target.mdoe: unknown key*", "defaults.toml:7: header[[]1[]].equls (X-A): unknown key*"]
+    )
+
+
+def test_a_problem_in_an_entry_names_the_entry_as_well_as_its_place(project: Project) -> None:
+    # "header[3]" alone sends a reader counting tables; the name is what they search for.
+    usage_error(
+        project,
+        '[target]\napp = "app:app"\n'
+        '\n[[header]]\nname = "Strict-Transport-Security"\nequals = "max-age=63072000"\n'
+        '\n[[header]]\nname = "X-Frame-Options"\nequals = "DENY"\n'
+        '\n[[header]]\nname = "X-Content-Type-Options"\nequal = "nosniff"\n'
+        '\n[[health_check]]\npath = "/api/health"\nstatus = 600\n',
+        [
+            "defaults.toml:14: header[[]3[]].equal (X-Content-Type-Options): unknown key 'equal';"
+            " did you mean 'equals'?",
+            "defaults.toml:18: health_check[[]1[]].status (/api/health): Input should be less than or equal to 599",
+        ],
     )

@@ -77,27 +77,27 @@ CASES = {
     # types whose coercion would change the meaning
     "secure = 1": (
         TARGET + '[[cookie]]\nname = "session"\npath = "/login"\nsecure = 1\n',
-        ["defaults.toml:6: cookie[[]1[]].secure: Input should be a valid boolean (got 1)"],
+        ["defaults.toml:6: cookie[[]1[]].secure (session): Input should be a valid boolean (got 1)"],
     ),
     "secure = 'yes'": (
         TARGET + '[[cookie]]\nname = "session"\npath = "/login"\nsecure = "yes"\n',
-        ["defaults.toml:6: cookie[[]1[]].secure: Input should be a valid boolean (got 'yes')"],
+        ["defaults.toml:6: cookie[[]1[]].secure (session): Input should be a valid boolean (got 'yes')"],
     ),
     "absent = 1": (
         TARGET + '[[header]]\nname = "Server"\nabsent = 1\n',
-        ["defaults.toml:5: header[[]1[]].absent: Input should be a valid boolean (got 1)"],
+        ["defaults.toml:5: header[[]1[]].absent (Server): Input should be a valid boolean (got 1)"],
     ),
     "status 413.0": (
         TARGET + '[[upload]]\nname = "avatar"\npath = "/u"\nmax_bytes = 10\nover_limit_status = 413.0\n',
-        ["defaults.toml:7: upload[[]1[]].over_limit_status: Input should be a valid integer (got 413.0)"],
+        ["defaults.toml:7: upload[[]1[]].over_limit_status (avatar): Input should be a valid integer (got 413.0)"],
     ),
     "latency budget inf": (
         TARGET + '[[health_check]]\npath = "/healthz"\nmax_ms = inf\n',
-        ["defaults.toml:5: health_check[[]1[]].max_ms: Input should be a finite number"],
+        ["defaults.toml:5: health_check[[]1[]].max_ms (/healthz): Input should be a finite number"],
     ),
     "latency budget nan": (
         TARGET + '[[health_check]]\npath = "/healthz"\nmax_ms = nan\n',
-        ["defaults.toml:5: health_check[[]1[]].max_ms: Input should be a finite number"],
+        ["defaults.toml:5: health_check[[]1[]].max_ms (/healthz): Input should be a finite number"],
     ),
     # [target].uvicorn, against the installed uvicorn, whatever the mode
     "uvicorn option misspelt": (
