@@ -20,6 +20,9 @@ from typing import Any
 from .model import ENTRY_PEOPLE_FIELDS
 from .toml_positions import KeyPath, key_lines, line_of
 
+MAX_DEPTH = 32
+"""Bases of bases a manifest may stack: far past any real platform, well
+short of Python's recursion limit."""
 PROFILE_PREFIX = "profile:"
 PROFILES_DIR = Path(__file__).with_name("profiles")
 IDENTITY_KEYS = {
@@ -209,8 +212,13 @@ def resolve(
         names = " → ".join([*(shown for _, shown in chain), display_name(base)])
         if base.resolve() in {resolved for resolved, _ in chain}:
             raise ExtendsError(file, extends_line, f"extends cycle: {names}")
-        if not base.is_file():
+        if len(chain) >= MAX_DEPTH:
+            shown = " → ".join([chain[0][1], "...", *(shown for _, shown in chain[-2:]), display_name(base)])
+            raise ExtendsError(file, extends_line, f"extends goes more than {MAX_DEPTH} bases deep: {shown}")
+        if not base.exists():
             raise ExtendsError(file, extends_line, f"{reference!r} ({names}): no such file")
+        if not base.is_file():
+            raise ExtendsError(file, extends_line, f"{reference!r} ({names}): not a regular file")
         base_text, base_data = read_document(base)
         base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain)
         base_merged.pop("profile", None)  # a base's [profile] describes the base, not what extends it

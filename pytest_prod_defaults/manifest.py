@@ -234,10 +234,32 @@ def _read_document(path: Path) -> tuple[str, dict[str, Any]]:
         raise ManifestError([Problem(name, line, "", f"TOML syntax error: {message}")]) from None
     except RecursionError:
         nested = "TOML syntax error: arrays or tables nested too deeply"
-        raise ManifestError([Problem(name, None, "", nested)]) from None
+        raise ManifestError([Problem(name, _deepest_line(text), "", nested)]) from None
     except ValueError:
         # tomllib lets Python's limit on the digits of an integer through as a bare ValueError.
-        raise ManifestError([Problem(name, None, "", "TOML syntax error: a number with too many digits")]) from None
+        found = re.search(r"[0-9_]{4000,}", text)
+        line = text.count("\n", 0, found.start()) + 1 if found else None
+        raise ManifestError([Problem(name, line, "", "TOML syntax error: a number with too many digits")]) from None
+
+
+NESTING_SHOWN = 100
+"""Depth of brackets past which a line is named as where nesting goes too deep."""
+
+
+def _deepest_line(text: str) -> int | None:
+    """The first line where arrays or inline tables nest past
+    :data:`NESTING_SHOWN` (brackets inside strings are rare enough in such a
+    file to be counted too)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for character in line:
+            if character in "[{":
+                depth += 1
+                if depth > NESTING_SHOWN:
+                    return number
+            elif character in "]}":
+                depth -= 1
+    return None
 
 
 def _expand_environment(

@@ -63,11 +63,11 @@ CASES = {
     ),
     "nested-too-deeply": (
         TARGET + "x = " + "[" * 5000 + "]" * 5000 + "\n",
-        ["defaults.toml: TOML syntax error: arrays or tables nested too deeply"],
+        ["defaults.toml:3: TOML syntax error: arrays or tables nested too deeply"],
     ),
     "number-with-too-many-digits": (
         TARGET + "timeout = " + "1" * 5000 + "\n",
-        ["defaults.toml: TOML syntax error: a number with too many digits"],
+        ["defaults.toml:3: TOML syntax error: a number with too many digits"],
     ),
     "header-name-that-is-not-a-token": (
         TARGET + 'headers = { "X Token" = "abc" }\n',

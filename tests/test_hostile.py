@@ -3,10 +3,11 @@ of the items that met it, in a bounded time."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
-from conftest import QUIET, Project
+from conftest import QUIET, Project, usage_error
 
 ECHO_APP = """
     from fastapi import FastAPI, Response
@@ -197,3 +198,30 @@ def test_a_failed_startup_fails_the_items_in_both_modes_alike(project: Project, 
     said = result.stdout.str()
     assert "cannot reach the message broker" in said or "migrations are not applied" in said
     assert "Traceback" not in said and "INTERNALERROR" not in said
+
+
+def test_an_extends_chain_too_deep_names_where_it_goes_on(project: Project) -> None:
+    for number in range(1, 60):
+        (project.path / f"base{number}.toml").write_text(f'extends = ["base{number + 1}.toml"]\n', encoding="utf-8")
+    (project.path / "base60.toml").write_text('[[header]]\nname = "X-A"\nabsent = true\n', encoding="utf-8")
+    usage_error(
+        project,
+        'extends = ["base1.toml"]\n[target]\napp = "app:app"\n',
+        [
+            "base32.toml:1: extends: extends goes more than 32 bases deep: defaults.toml → ... → base32.toml → base33.toml"
+        ],
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_base_that_is_not_a_regular_file_is_named_so_and_never_read(project: Project, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(project.path / "base.toml")  # reading it would wait for a writer for ever
+        reference = "base.toml"
+    else:
+        reference = "/dev/zero"  # reading it would never end
+    usage_error(
+        project,
+        f'extends = ["{reference}"]\n[target]\napp = "app:app"\n',
+        [f"defaults.toml:1: extends: '{reference}' (defaults.toml → *): not a regular file"],
+    )
