@@ -208,7 +208,8 @@ def test_an_extends_chain_too_deep_names_where_it_goes_on(project: Project) -> N
         project,
         'extends = ["base1.toml"]\n[target]\napp = "app:app"\n',
         [
-            "base32.toml:1: extends: extends goes more than 32 bases deep: defaults.toml → ... → base32.toml → base33.toml"
+            "base31.toml:1: extends: extends goes more than 32 bases deep:"
+            " defaults.toml → ... → base30.toml → base31.toml → base32.toml"
         ],
     )
 
