@@ -58,6 +58,7 @@ class DefaultsSession:
     def __init__(self, config: pytest.Config, runs: list[DefaultsRun]) -> None:
         self.config = config
         self.runs = runs
+        self.interrupted = False
 
     @classmethod
     def start(cls, config: pytest.Config, paths: list[Path]) -> DefaultsSession:
@@ -89,7 +90,11 @@ class DefaultsSession:
 
     def close(self) -> None:
         for run in self.runs:
-            run.close()
+            run.close(hurry=self.interrupted)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        # The user wants out: the app's shutdown gets half a second, not its timeout.
+        self.interrupted = True
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Live logs (log_cli) and the log file are written as records come,

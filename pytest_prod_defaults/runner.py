@@ -60,8 +60,8 @@ class DefaultsRun:
         finally:
             target.cached_only = False
 
-    def close(self) -> None:
-        self.target.close()
+    def close(self, hurry: bool = False) -> None:
+        self.target.close(hurry)
 
 
 def distinct_ids(checks: Iterable[Check]) -> list[Check]:

@@ -455,6 +455,7 @@ class Target:
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _modules: ModuleSpace | None = None
     _server_ended: Callable[[], str | None] | None = None
+    _hurry: bool = False
     """Mode server: why uvicorn stopped serving on its own, if it has."""
     _objects: dict[str, Any] = field(default_factory=dict)
     """Objects imported by reference (the ``[config]`` object), failures as
@@ -539,7 +540,9 @@ class Target:
             watch = self._app_loop = LoopWatch(served.loop) if served.loop is not None else None
             # uvicorn's loop, blocked by the app, sees no exit flag: waiting
             # for it to stop gracefully would only stall the end of the run.
-            self._closers.append(lambda: served.stop(0.5 if watch is not None and watch.still_blocked(0.25) else 10))
+            self._closers.append(
+                lambda: served.stop(0.5 if watch is not None and watch.still_blocked(0.25) else self._shutdown_wait())
+            )
             self._server_ended = served.ended
             self._transport = httpx.AsyncHTTPTransport()
             return
@@ -576,8 +579,15 @@ class Target:
         self._lifespan = manager
         return manager.app
 
-    def close(self) -> None:
-        """Shut the app down (lifespan, server) and stop the loop thread."""
+    def _shutdown_wait(self) -> float:
+        """Seconds the app's shutdown may take: ``[target].timeout`` (and a
+        second for uvicorn to let go), or half a second after Ctrl-C."""
+        return 0.5 if self._hurry else self.spec.timeout + 1
+
+    def close(self, hurry: bool = False) -> None:
+        """Shut the app down (lifespan, server) and stop the loop thread;
+        ``hurry`` after the user's Ctrl-C, when a slow shutdown is not waited for."""
+        self._hurry = self._hurry or hurry
         # In-process, an app still blocking the loop runs no shutdown: the
         # loop thread is left to end with the process.
         loop = self._loop if self._loop is not None and not self._loop.still_blocked() else None
@@ -593,7 +603,7 @@ class Target:
         self._closers.clear()
         if loop is not None and self._lifespan is not None:
             with contextlib.suppress(BaseException):
-                loop.run(self._lifespan.__aexit__(None, None, None), 10)
+                loop.run(self._lifespan.__aexit__(None, None, None), self._shutdown_wait())
         self._lifespan = None
         if self._loop is not None:
             self._loop.stop()

@@ -4,6 +4,10 @@ of the items that met it, in a bounded time."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -226,3 +230,76 @@ def test_a_base_that_is_not_a_regular_file_is_named_so_and_never_read(project: P
         f'extends = ["{reference}"]\n[target]\napp = "app:app"\n',
         [f"defaults.toml:1: extends: '{reference}' (defaults.toml → *): not a regular file"],
     )
+
+
+SLOW_TO_STOP_APP = """
+    import asyncio
+    from contextlib import asynccontextmanager
+    from pathlib import Path
+
+    from fastapi import FastAPI
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        Path("shutdown.log").write_text("shutdown began")
+        await asyncio.sleep(3600)  # a pool that never drains
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/")
+    async def index():
+        return {"ok": True}
+
+    @app.get("/slow")
+    async def slow():
+        Path("slow.log").write_text("called")
+        await asyncio.sleep(3600)
+"""
+
+
+@pytest.mark.parametrize("project", ["asgi", "server"], indirect=True)
+def test_a_shutdown_that_never_ends_is_let_go_after_the_timeout(project: Project) -> None:
+    project.app(SLOW_TO_STOP_APP)
+    project.manifest(HEADER_MANIFEST.replace('paths = ["/", "/exit", "/interrupt", "/after"]', 'paths = ["/"]'))
+    started = time.monotonic()
+    result = project.run_subprocess(*(["--defaults-mode", "server"] if project.mode == "server" else []))
+    took = time.monotonic() - started
+    result.assert_outcomes(failed=1)  # no X-Content-Type-Options: the run itself is what is measured
+    assert (project.path / "shutdown.log").exists()
+    assert took < 2 + 1 + 8, took  # timeout = 2, a second for uvicorn, and the run itself
+
+
+@pytest.mark.parametrize("mode", ["asgi", "server"])
+def test_ctrl_c_ends_the_run_within_seconds_in_every_mode(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(app=textwrap.dedent(SLOW_TO_STOP_APP))
+    (pytester.path / "defaults.toml").write_text(
+        '[target]\napp = "app:app"\ntimeout = 60\n[[header]]\nname = "X-A"\nabsent = true\npaths = ["/slow"]\n'
+        + textwrap.dedent(QUIET),
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--check-defaults", "-p", "no:cacheprovider", "--defaults-mode", mode],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (pytester.path / "slow.log").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (pytester.path / "slow.log").exists(), "the probe never reached the app"
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        took = time.monotonic() - interrupted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    # pytest itself takes most of a second to describe the interrupt; the
+    # app's shutdown gets half a second, uvicorn's forced exit as much
+    assert took < 4, (took, output)
+    assert "INTERNALERROR" not in output
