@@ -4,20 +4,26 @@ Imported only under ``--check-defaults``."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
+from .plugin import SESSION_KEY
 from .redaction import Redactor
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
 from .runner import DefaultsRun
+
+if TYPE_CHECKING:
+    from .witness import Witness
 
 
 class UndocumentedDefaultWarning(pytest.PytestWarning):
@@ -59,6 +65,8 @@ class DefaultsSession:
         self.config = config
         self.runs = runs
         self.interrupted = False
+        self._terminal_fd: int | None = None
+        self._witness: Witness | None = None
 
     @classmethod
     def start(cls, config: pytest.Config, paths: list[Path]) -> DefaultsSession:
@@ -91,12 +99,31 @@ class DefaultsSession:
     def close(self) -> None:
         for run in self.runs:
             run.close(hurry=self.interrupted)
+        if self._witness is not None:
+            self._witness.close()
+        if self._terminal_fd is not None:
+            os.close(self._terminal_fd)
+            self._terminal_fd = None
 
     def pytest_keyboard_interrupt(self) -> None:
         # The user wants out: the app's shutdown gets half a second, not its timeout.
         self.interrupted = True
 
+    def witness(self) -> Witness | None:
+        """The witness of this process's checks (:mod:`.witness`), started
+        with the first check that runs. None on an xdist worker, whose
+        controller names the item a crashed worker was running."""
+        if self._witness is None and self._terminal_fd is not None:
+            from .witness import Witness
+
+            self._witness = Witness(stderr=self._terminal_fd)
+        return self._witness
+
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not hasattr(self.config, "workerinput"):
+            # Outside the tests' capture here: where the witness must speak.
+            with contextlib.suppress(OSError):
+                self._terminal_fd = os.dup(2)
         # Live logs (log_cli) and the log file are written as records come,
         # not kept with a report: redact them as they are handled.
         redactors = [run.manifest.redact for run in self.runs if run.manifest.redact]
@@ -203,6 +230,9 @@ class DefaultItem(pytest.Item):
         return True
 
     def runtest(self) -> None:
+        witness = self.config.stash[SESSION_KEY].witness()
+        if witness is not None:
+            witness.checking(self.nodeid)
         try:
             findings = list(self.check.run(self.run.target) or ())
         except NotApplicable as exc:
@@ -216,6 +246,9 @@ class DefaultItem(pytest.Item):
                 # value as the result shows it: redacted).
                 self.user_properties += [("documented", result.documented), ("live", result.live)]
             raise
+        finally:
+            if witness is not None:
+                witness.done()
         self._finish(findings=findings)
         # The summary lists them from the result, which reaches an xdist controller.
         for finding in findings:

@@ -303,3 +303,55 @@ def test_ctrl_c_ends_the_run_within_seconds_in_every_mode(pytester: pytest.Pytes
     # app's shutdown gets half a second, uvicorn's forced exit as much
     assert took < 4, (took, output)
     assert "INTERNALERROR" not in output
+
+
+def test_an_app_that_ends_the_process_is_named_by_the_default_being_checked(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        app=textwrap.dedent(
+            """
+            import os
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/")
+            def index():
+                return {"ok": True}
+
+            @app.get("/admin/reload")
+            def reload():
+                os._exit(1)  # a reload that "restarts" the process
+            """
+        )
+    )
+    (pytester.path / "defaults.toml").write_text(
+        '[target]\napp = "app:app"\n[[header]]\nname = "X-A"\nabsent = true\npaths = ["/", "/admin/reload"]\n'
+        + textwrap.dedent(QUIET),
+        encoding="utf-8",
+    )
+    # Read to the end of the pipe, as a terminal or a CI log does: the witness
+    # speaks once the test process has gone.
+    ended = subprocess.run(
+        [sys.executable, "-m", "pytest", "--check-defaults", "-p", "no:cacheprovider"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ended.returncode == 1
+    assert (
+        "pytest-prod-defaults: the test process ended abruptly while checking"
+        " defaults.toml::header:X-A[/admin/reload]: the app ended it (os._exit() or a crash"
+    ) in ended.stderr, ended.stderr
+
+
+def test_a_run_that_ends_normally_leaves_the_witness_silent(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app="from fastapi import FastAPI\napp = FastAPI()\n")
+    (pytester.path / "defaults.toml").write_text(
+        '[target]\napp = "app:app"\n[[header]]\nname = "X-A"\nabsent = true\n' + textwrap.dedent(QUIET),
+        encoding="utf-8",
+    )
+    result = pytester.runpytest_subprocess("--check-defaults", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "ended abruptly" not in result.stdout.str() + result.stderr.str()
