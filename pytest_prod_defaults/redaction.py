@@ -323,10 +323,15 @@ class Redactor:
         with self._lock:
             self._sources.append(source)
 
-    def _ask_sources(self) -> None:
-        # Guarded: a source importing the app may log, and the log filter
-        # redacts; another thread waits for the answer, a while at most.
-        if not self._sources or not self._lock.acquire(timeout=10):
+    def ask_sources(self) -> None:
+        """Ask the sources now (the target does once the app is imported,
+        before it starts and logs). Only on the main thread: a source may
+        import the app's modules, which some apps allow only there
+        (``signal.signal``); guarded, as a source importing the app may log
+        and the log filter redacts."""
+        if not self._sources or threading.current_thread() is not threading.main_thread():
+            return
+        if not self._lock.acquire(timeout=10):
             return
         try:
             if self._asking:
@@ -352,7 +357,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        self._ask_sources()
+        self.ask_sources()
         for group in (*self._groups, self._learned):
             text = group(text)
         return mask_shapes(text)

@@ -529,6 +529,9 @@ class Target:
             return
         assert spec.app is not None
         self._app = self._import(spec.app)
+        # The secrets the kinds know of (the config object's), before the
+        # app starts: its startup may log them, on a thread of its own.
+        self.redact.ask_sources()
         if not callable(self._app):
             raise TargetUnavailable(f"{spec.app} is a {type(self._app).__name__}, not an ASGI application")
         if spec.mode == "server":
