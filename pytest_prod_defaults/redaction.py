@@ -270,17 +270,19 @@ class _Group:
         self.values.add(value)
         for form in escaped_forms(value):
             self.shown.setdefault(form, shown)
-        self._pattern = None
         return True
 
     def __call__(self, text: str) -> str:
         if not self.shown:
             return text
-        if self._pattern is None:
+        pattern = self._pattern
+        if pattern is None or pattern.groups != len(self.shown):
             # Longest first: a token is replaced whole even where a shorter
-            # secret is part of it.
-            self._pattern = re.compile("|".join(map(re.escape, sorted(self.shown, key=len, reverse=True))))
-        return self._pattern.sub(lambda found: self.shown[found.group(0)], text)
+            # secret is part of it. (``list`` copies at once: another thread
+            # may be adding a cookie value meanwhile.)
+            forms = sorted(list(self.shown), key=len, reverse=True)
+            pattern = self._pattern = re.compile("|".join(f"({re.escape(form)})" for form in forms))
+        return pattern.sub(lambda found: self.shown[found.group(0)], text)
 
 
 class Redactor:
