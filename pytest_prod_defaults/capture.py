@@ -448,8 +448,8 @@ def capture_headers(
                 continue
             if redact is not None and not secret_name(name) and _carries_credential(redact, [*first, *second]):
                 pattern = value_pattern([value.strip() for value in [*first, *second]])
-                note = "carries a credential: never written down"
-                by_name.setdefault(name, {})[item.path] = ("matches", pattern, note)
+                never = "carries a credential: never written down"
+                by_name.setdefault(name, {})[item.path] = ("matches", pattern, never)
                 continue
             by_name.setdefault(name, {})[item.path] = header_matcher(name, first, second)
     headers: list[CapturedHeader] = []

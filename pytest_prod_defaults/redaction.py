@@ -438,9 +438,9 @@ def redacted_output(redact: Callable[[str], str]) -> Iterator[None]:
     # pytest's own capture, or a caller's, may have replaced them with
     # objects that never reach a file descriptor.
     if streams[0] is not None:
-        sys.stdout = _RedactingStream(streams[0], redact)  # type: ignore[assignment]
+        sys.stdout = _RedactingStream(streams[0], redact)
     if streams[1] is not None:
-        sys.stderr = _RedactingStream(streams[1], redact)  # type: ignore[assignment]
+        sys.stderr = _RedactingStream(streams[1], redact)
     try:
         yield
     finally:

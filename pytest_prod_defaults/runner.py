@@ -42,7 +42,9 @@ class DefaultsRun:
         found: list[str] = []
         for key, kind in self.manifest.kinds.items():
             secrets_of = getattr(kind, "secrets", None)
-            for entry in self.manifest.entries(key) if secrets_of is not None else ():
+            if secrets_of is None:
+                continue  # a kind of another plugin, not built on BaseKind
+            for entry in self.manifest.entries(key):
                 try:
                     found.extend(secrets_of(entry, self.target))
                 except Exception:  # the kind's own checks say why it cannot read them
