@@ -8,7 +8,8 @@ One rule, used by every output of the plugin and of ``prod-defaults``:
   ``sentry_dsn``, ``x-api-key``, ``session``; not ``author``, not
   ``cookie_name``); or a text that carries one by its shape
   (:func:`mask_shapes`: the password of ``scheme://user:password@host``, the
-  token of ``Bearer <token>`` or ``Basic <b64>``, a JWT, a private key block).
+  token of ``Bearer <token>`` or ``Basic <b64>``, a JWT, a private key
+  block, a quoted value under a credential's name: ``"password": "..."``).
 - **Every value known to be secret is hidden in all its escaped forms**
   (:func:`escaped_forms`: as written, as ``repr``, JSON, XML/HTML and a
   Markdown cell write it): :class:`Redactor` replaces them in any text
@@ -201,20 +202,41 @@ _SHAPE = re.compile(
 )
 
 
+_NAMED_VALUE = re.compile(
+    # "password": "..." (JSON), 'password': '...' (a repr'd dict), token = "..." (a report's)
+    r"(?P<q>[\"'])(?P<name>[A-Za-z0-9_.\-]+)(?P=q)\s*:\s*(?P<v>[\"'])(?P<value>[^\"'\\\n]{4,})(?P=v)"
+    r"|\b(?P<bare>[A-Za-z0-9_.\-]+) = \"(?P<bare_value>[^\"\\\n]{4,})\""
+)
+_PLACEHOLDERS = ("${", REDACTED, "**********")
+
+
+def _mask_named_value(found: re.Match[str]) -> str:
+    """A quoted value under a credential's name, hidden; one already shown
+    as a placeholder (``${TOKEN}``) kept, as it says more."""
+    name, value = (found.group("name"), "value") if found.group("name") else (found.group("bare"), "bare_value")
+    shown = found.group(value)
+    if not secret_name(name) or any(placeholder in shown for placeholder in _PLACEHOLDERS):
+        return found.group(0)
+    start = found.start()
+    whole = found.group(0)
+    return whole[: found.start(value) - start] + REDACTED + whole[found.end(value) - start :]
+
+
 def has_credential_shape(text: str) -> bool:
     return _SHAPE.search(text) is not None
 
 
 def mask_shapes(text: str) -> str:
     """``text`` with every credential recognised by its shape hidden: the
-    password of a URL, the token after ``Bearer``, a JWT, a private key."""
+    password of a URL, the token after ``Bearer``, a JWT, a private key, a
+    quoted value under a credential's name (``"password": "..."``)."""
 
     def hide(found: re.Match[str]) -> str:
         whole, start = found.group(0), found.start()
         index = next(i for i in range(1, found.re.groups + 1) if found.group(i) is not None)
         return whole[: found.start(index) - start] + REDACTED + whole[found.end(index) - start :]
 
-    return _SHAPE.sub(hide, text)
+    return _NAMED_VALUE.sub(_mask_named_value, _SHAPE.sub(hide, text))
 
 
 MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|~&")

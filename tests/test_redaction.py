@@ -155,6 +155,10 @@ def test_credential_shapes_are_masked_where_no_value_was_registered() -> None:
     assert mask_shapes(f"token={jwt};") == f"token={REDACTED};"
     key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----"
     assert mask_shapes(f"key: {key} end") == f"key: {REDACTED} end"
+    # A quoted value under a credential's name: a JSON body or log line, a repr'd dict.
+    assert mask_shapes('{"password": "hunter22", "user": "bob"}') == f'{{"password": "{REDACTED}", "user": "bob"}}'
+    assert mask_shapes("{'api_key': 'abcd1234'}") == f"{{'api_key': '{REDACTED}'}}"
+    assert mask_shapes('{"authorization": "Bearer ${TOKEN}"}') == '{"authorization": "Bearer ${TOKEN}"}'
     # What only looks like one stays: a challenge, an ETag, an asset hash.
     for ordinary in (
         'Basic realm="shop"',
