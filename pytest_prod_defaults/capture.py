@@ -33,7 +33,7 @@ from .cache_control import (
     uncacheable_by_shared_cache,
 )
 from .checks import TargetUnavailable
-from .inference import Unwritable, header_display_name, header_matcher, written
+from .inference import Unwritable, header_display_name, header_matcher, value_pattern, written
 from .kinds.cache_rule import CACHE_HEADERS
 from .kinds.config import config_values_equal, dotted_path, holds_secret, same_value
 from .kinds.health_check import parse_content_type
@@ -41,6 +41,7 @@ from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options
 from .kinds.settings import NO_SETTING, comparable, none_set, read_setting, setting_holds
 from .kinds.undocumented import APPLICATION_SETTINGS, FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
+from .redaction import NotYet, Redactor, credential_values, is_credential, redacted_output, secret_name
 from .set_cookie import parse_set_cookie, split_set_cookie
 from .sizes import format_size
 from .target import ProbeRequest, ProbeResponse, Target, import_app
@@ -220,6 +221,14 @@ class Capture:
             headers=dict(request.headers),
         )
         self.target = Target(spec, request.root)
+        if request.config:
+            # Known before the app starts: its startup may log them.
+            self.target.redact.add_source(partial(self.config_secrets, request.config))
+
+    def config_secrets(self, reference: str) -> list[str]:
+        if self.target.importing:
+            raise NotYet  # a module half imported: ask once it is done
+        return list(credential_values(None, self.target.load(reference)))
 
     def close(self) -> None:
         self.target.close()
@@ -247,15 +256,16 @@ class Capture:
             statuses={item.path: item.first.status for item in responses},
             paths_from_bases=[path for path in from_bases if path not in {*request.paths, *health_paths}],
         )
+        if request.config:
+            # First: a header publishing one of its secrets must not be written.
+            self.progress(f"reading {request.config}")
+            captured.config = capture_config(request.config, request.root, self.target.redact)
         captured.cache_rules = capture_cache_rules(responses)
         covered = {path for rule in captured.cache_rules for path in (*rule.cached, *rule.not_cached)}
-        captured.headers, captured.intermittent_headers = capture_headers(responses, covered)
+        captured.headers, captured.intermittent_headers = capture_headers(responses, covered, self.target.redact)
         captured.cookies = capture_cookies(responses, captured.notes)
         captured.health_checks = [capture_health_check(item) for item in responses if item.path in health_paths]
         self.capture_application(app, captured)
-        if request.config:
-            self.progress(f"reading {request.config}")
-            captured.config = capture_config(request.config, request.root)
         names: set[str] = set()
         for path in request.uploads:
             upload = self.find_upload_limit(path, unique_upload_name(path, names), captured.notes)
@@ -415,11 +425,13 @@ def capture_cache_rules(responses: Sequence[PathResponses]) -> list[CapturedCach
 
 
 def capture_headers(
-    responses: Sequence[PathResponses], cache_rule_paths: set[str]
+    responses: Sequence[PathResponses], cache_rule_paths: set[str], redact: Redactor | None = None
 ) -> tuple[list[CapturedHeader], list[str]]:
     """Header entries for every response header the undocumented check would
     ask about, and the headers sent on one request but not the next (for
-    ``ignore_headers``)."""
+    ``ignore_headers``). A value that carries a credential ``redact`` knows
+    of (a config secret, a cookie's value, a token) is written as a pattern
+    of its shape, never as it is."""
     all_paths = [item.path for item in responses]
     by_name: dict[str, dict[str, tuple[str, str, str | None]]] = {}
     intermittent: dict[str, None] = {}
@@ -434,6 +446,11 @@ def capture_headers(
             if not first or not second:
                 intermittent[name] = None
                 continue
+            if redact is not None and not secret_name(name) and _carries_credential(redact, [*first, *second]):
+                pattern = value_pattern([value.strip() for value in [*first, *second]])
+                never = "carries a credential: never written down"
+                by_name.setdefault(name, {})[item.path] = ("matches", pattern, never)
+                continue
             by_name.setdefault(name, {})[item.path] = header_matcher(name, first, second)
     headers: list[CapturedHeader] = []
     for name, per_path in by_name.items():
@@ -446,6 +463,10 @@ def capture_headers(
             written_paths = None if paths == all_paths else paths
             headers.append(CapturedHeader(header_display_name(name), matcher, value, written_paths, note))
     return headers, list(intermittent)
+
+
+def _carries_credential(redact: Redactor, values: Sequence[str]) -> bool:
+    return any(redact(value) != value for value in values)
 
 
 def capture_cookies(responses: Sequence[PathResponses], notes: list[str]) -> list[CapturedCookie]:
@@ -559,7 +580,9 @@ def capture_middleware(user_middleware: Sequence[Any]) -> list[CapturedMiddlewar
     return captured
 
 
-def capture_config(reference: str, root: Path) -> CapturedConfig:
+def capture_config(reference: str, root: Path, redact: Redactor | None = None) -> CapturedConfig:
+    """The settings object's fields as values, and its credentials (by type,
+    name or shape) by name only; ``redact`` learns the credentials."""
     from pydantic import BaseModel
 
     try:
@@ -575,9 +598,11 @@ def capture_config(reference: str, root: Path) -> CapturedConfig:
     values: dict[str, Any] = {}
     secrets: list[str] = []
     left_out: list[LeftOut] = []
+    if redact is not None:
+        redact.add(credential_values(None, settings))
     for name in model.model_fields:
         live = getattr(settings, name)
-        if holds_secret(live):
+        if is_credential(name, live):
             secrets.append(name)
             continue
         try:
@@ -592,10 +617,13 @@ def capture(request: CaptureRequest, progress: Progress | None = None, bases: Ma
     ``bases`` (the manifest of ``request.extends`` alone), also run the
     inherited entries against the same app to find what need not be written."""
     run = Capture(request, progress, bases)
-    try:
-        captured = run.run()
-        if bases is not None:
-            captured.inheritance = BaseComparison(captured, bases, run.target, run.progress).compare()
-        return captured
-    finally:
-        run.close()
+    # No test captures what the app prints while it starts, answers and
+    # stops here: shown as it comes, redacted.
+    with redacted_output(run.target.redact):
+        try:
+            captured = run.run()
+            if bases is not None:
+                captured.inheritance = BaseComparison(captured, bases, run.target, run.progress).compare()
+            return captured
+        finally:
+            run.close()

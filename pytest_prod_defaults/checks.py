@@ -137,3 +137,9 @@ class BaseKind:
     def documented_headers(self, entry: Any, manifest: Manifest) -> Iterable[DocumentedHeader]:
         """Response headers this entry accounts for."""
         return ()
+
+    def secrets(self, entry: Any, target: Target) -> Iterable[str]:
+        """Secret values this entry's checks may meet (a settings object's
+        credentials): hidden in every output, in every process, even one that
+        never ran these checks. Asked once, when the first text is shown."""
+        return ()

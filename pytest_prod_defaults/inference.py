@@ -19,7 +19,7 @@ from typing import Any
 
 from .docs import toml_line
 from .kinds.config import dotted_path, is_code, is_secret
-from .redaction import SECRET_HEADERS
+from .redaction import secret_name
 
 HTTP_DATE = r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -124,8 +124,9 @@ def value_pattern(values: Sequence[str]) -> str:
 def header_matcher(name: str, first: Sequence[str], second: Sequence[str]) -> tuple[str, str, str | None]:
     """``(equals | matches, value, note)`` for a header seen with ``first``
     values on one request and ``second`` on the next."""
-    if name in SECRET_HEADERS:
-        return "matches", "^.+$", "its value is never written down"
+    if secret_name(name):
+        shape = value_pattern([value.strip() for value in [*first, *second]])
+        return "matches", shape, "its value is never written down"
     values = [value.strip() for value in [*first, *second]]
     if all(re.fullmatch(HTTP_DATE, value) for value in values):
         return "matches", f"^{HTTP_DATE}$", "an HTTP date"

@@ -105,7 +105,9 @@ def result_of(
         result.outcome = "warned"
         result.note = "; ".join(f.what for f in findings)
         result.findings = [asdict(f) for f in findings]
-    if manifest.redact:  # a live value or an error may quote a credential the app was sent
-        result.live = manifest.redact(result.live) if result.live else result.live
-        result.note = manifest.redact(result.note) if result.note else result.note
+    # A live value or an error may quote a credential: one the app was sent,
+    # one of its own it publishes; the documented value, one written down.
+    for name in ("documented", "live", "note"):
+        if value := getattr(result, name):
+            setattr(result, name, manifest.redact(value))
     return result

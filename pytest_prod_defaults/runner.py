@@ -10,6 +10,7 @@ from typing import Any
 
 from .checks import Check, CheckKind
 from .manifest import Manifest, load_manifest
+from .redaction import NotYet
 from .target import CacheMiss, Target
 
 
@@ -27,7 +28,28 @@ class DefaultsRun:
         target_overrides: Mapping[str, Any] | None = None,
     ) -> DefaultsRun:
         manifest = load_manifest(path, kinds, target_overrides=target_overrides)
-        return cls(manifest, Target(manifest.target, manifest.root, manifest.redact))
+        run = cls(manifest, Target(manifest.target, manifest.root, manifest.redact))
+        # Asked when the first text is shown, in whichever process shows it:
+        # an xdist worker that never ran a config item hides its secrets too.
+        manifest.redact.add_source(run.known_secrets)
+        return run
+
+    def known_secrets(self) -> list[str]:
+        """The secrets the kinds know of (the config object's), each read
+        as its kind's checks read it."""
+        if self.target.importing:
+            raise NotYet  # a module half imported: ask once it is done
+        found: list[str] = []
+        for key, kind in self.manifest.kinds.items():
+            secrets_of = getattr(kind, "secrets", None)
+            if secrets_of is None:
+                continue  # a kind of another plugin, not built on BaseKind
+            for entry in self.manifest.entries(key):
+                try:
+                    found.extend(secrets_of(entry, self.target))
+                except Exception:  # the kind's own checks say why it cannot read them
+                    continue
+        return found
 
     def checks(self) -> list[Check]:
         """Every check of the manifest, in manifest order within each kind

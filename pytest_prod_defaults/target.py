@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .asgi_client import call_app, open_ended
 from .checks import NotApplicable, TargetUnavailable
 from .model import Target as TargetSpec
-from .redaction import REDACTED, SECRET_HEADERS, Redactor
+from .redaction import MIN_COOKIE_LENGTH, REDACTED, Redactor, redacted_output, secret_name
 
 if TYPE_CHECKING:
     import httpx
@@ -112,7 +112,7 @@ class ProbeResponse:
 
     def __repr__(self) -> str:
         # Shown by pytest's --showlocals when a check fails unexpectedly.
-        headers = tuple((key, REDACTED if key in SECRET_HEADERS else value) for key, value in self.headers)
+        headers = tuple((key, REDACTED if secret_name(key) else value) for key, value in self.headers)
         return f"ProbeResponse(status={self.status}, headers={headers!r}, body=<{len(self.body)} bytes>)"
 
 
@@ -460,6 +460,9 @@ class Target:
     _objects: dict[str, Any] = field(default_factory=dict)
     """Objects imported by reference (the ``[config]`` object), failures as
     :class:`TargetUnavailable`: each imported, a factory called, once."""
+    importing: int = 0
+    """How many imports of the app's modules are under way: a secrets source
+    asked meanwhile would find a module half made."""
     cached_only: bool = False
     """While set, only what the target already answered is read: a response
     not yet fetched, an app not yet loaded, any request raise
@@ -495,7 +498,11 @@ class Target:
     def _import(self, reference: str) -> Any:
         if self._modules is None:
             self._modules = ModuleSpace(self._app_root())
-        return import_app(reference, self._app_root(), self.spec.env, self._modules)
+        self.importing += 1
+        try:
+            return import_app(reference, self._app_root(), self.spec.env, self._modules)
+        finally:
+            self.importing -= 1
 
     def load(self, reference: str) -> Any:
         """The object at ``module:attribute`` (or what ``module:factory()``
@@ -523,6 +530,9 @@ class Target:
             return
         assert spec.app is not None
         self._app = self._import(spec.app)
+        # The secrets the kinds know of (the config object's), before the
+        # app starts: its startup may log them, on a thread of its own.
+        self.redact.ask_sources()
         if not callable(self._app):
             raise TargetUnavailable(f"{spec.app} is a {type(self._app).__name__}, not an ASGI application")
         if spec.mode == "server":
@@ -586,8 +596,17 @@ class Target:
 
     def close(self, hurry: bool = False) -> None:
         """Shut the app down (lifespan, server) and stop the loop thread;
-        ``hurry`` after the user's Ctrl-C, when a slow shutdown is not waited for."""
+        ``hurry`` after the user's Ctrl-C, when a slow shutdown is not waited for.
+
+        What the app prints or logs meanwhile is outside any test's capture
+        (pytest has stopped capturing): it is shown redacted."""
         self._hurry = self._hurry or hurry
+        if self._loop is None:
+            return
+        with redacted_output(self.redact):
+            self._close()
+
+    def _close(self) -> None:
         # In-process, an app still blocking the loop runs no shutdown: the
         # loop thread is left to end with the process.
         loop = self._loop if self._loop is not None and not self._loop.still_blocked() else None
@@ -686,13 +705,29 @@ class Target:
         what = f"{request.method} {request.path}"
         limit = f"[target].timeout = {timeout:g} s"
         try:
-            return self._run(self._send(request, content, timeout), timeout + 2, what, limit)
+            return self.learned(self._run(self._send(request, content, timeout), timeout + 2, what, limit))
         except RequestFailed as exc:
             # Not a request left unsent because an earlier one blocks the
             # app's loop (a plain TargetUnavailable): that one may yet go.
             if distinct is not None:
                 self._failures[distinct] = str(exc)
             raise
+
+    def learned(self, response: ProbeResponse) -> ProbeResponse:
+        """``response``, its credentials now hidden wherever they show: the
+        value of each cookie it sets, of each header named as a credential
+        (the app may echo them in another header, a body, a log line)."""
+        cookies, others = [], []
+        for name, value in response.headers:
+            if name == "set-cookie":
+                cookies.append(value.partition(";")[0].partition("=")[2].strip().strip('"'))
+            elif secret_name(name):
+                others += [value.strip(), *value.split()[-1:]]
+        if cookies:
+            self.redact.add(cookies, MIN_COOKIE_LENGTH)
+        if others:
+            self.redact.add(others)
+        return response
 
     def request_headers(self, request: ProbeRequest) -> list[tuple[str, str]]:
         """The defaults every probe sends, ``[target].headers``, then
@@ -804,7 +839,7 @@ class Target:
         while True:
             idle = time.monotonic() - progress.last
             try:
-                return future.result(max(timeout - idle, 0.0) + 0.01)
+                return self.learned(future.result(max(timeout - idle, 0.0) + 0.01))
             except FutureTimeout:
                 if time.monotonic() - progress.last >= timeout:
                     future.cancel()

@@ -23,6 +23,7 @@ from ..checks import BaseKind, Check, Drift, TargetUnavailable
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import AppReference, Entry
+from ..redaction import credential_values, is_credential, is_secret_type
 from ..target import Target
 
 SECRET_MASK = "**********"
@@ -33,7 +34,7 @@ PLAIN_TYPES = (str, bytes, int, float, list, tuple, set, frozenset, dict, Mappin
 def is_secret(value: object) -> bool:
     """``SecretStr``, ``SecretBytes``, ``Secret[...]``, or anything else that
     hides its value behind ``get_secret_value()``."""
-    return callable(getattr(value, "get_secret_value", None))
+    return is_secret_type(value)
 
 
 def holds_secret(value: object) -> bool:
@@ -223,11 +224,13 @@ def check_value(entry: ConfigEntry, name: str, live_config: LiveConfig, target: 
     documented = entry.values[name]
     what = f"config {name}"
     if name not in model.model_fields:
-        raise Drift(what, shown_value(documented), "no such field", f"{entry.object} is a {model.__name__}")
+        shown = SECRET_MASK if is_credential(name, documented) else shown_value(documented)
+        raise Drift(what, shown, "no such field", f"{entry.object} is a {model.__name__}")
     live = getattr(settings, name)
     if config_values_equal(documented, live, model, name):
         return
-    if holds_secret(live):
+    if is_credential(name, live) or is_credential(name, documented):
+        # By type, name or shape: a plain str API token, a DSN with a password.
         raise Drift(what, SECRET_MASK, SECRET_MASK, "a secret: its value is never shown")
     raise Drift(what, shown_value(documented), shown_value(live))
 
@@ -242,6 +245,10 @@ class ConfigKind(BaseKind):
     key = "config"
     many = False
     model = ConfigEntry
+
+    def secrets(self, entry: ConfigEntry, target: Target) -> Iterable[str]:
+        """Every credential of the settings object, by type, name or shape."""
+        return list(credential_values(None, load_config_object(str(entry.object), target)))
 
     def checks(self, entry: ConfigEntry, manifest: Manifest) -> Iterable[Check]:
         live_config = LiveConfig(entry.object)

@@ -13,7 +13,7 @@ from ..checks import BaseKind, Check, DocumentedHeader, Drift
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Regex, UrlPath
-from ..redaction import REDACTED, SECRET_HEADERS
+from ..redaction import REDACTED, secret_name
 from ..target import ProbeRequest, Target
 
 MATCHERS = ("equals", "contains", "matches", "absent")
@@ -61,8 +61,10 @@ class HeaderEntry(Entry):
 
 
 def show_value(name: str, value: str) -> str:
-    """A live header value as it may appear in a report: never a secret."""
-    return REDACTED if name.lower() in SECRET_HEADERS else repr(value)
+    """A live header value as it may appear in a report: never one of a
+    header named as a credential (``Set-Cookie``, ``X-Api-Key``); the
+    target's redactor hides any other secret it carries."""
+    return REDACTED if secret_name(name) else repr(value)
 
 
 MATCH_SECONDS = 1.0
