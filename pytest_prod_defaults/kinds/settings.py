@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, Drift, NotApplicable
@@ -73,7 +73,7 @@ class SettingsTable(Entry):
                 {"description": "the attribute's value (false: None on the app), or { value = ..., why = ... }"}
             ),
         ],
-    ] = Field(init=False)
+    ]
 
     def settings(self) -> dict[str, DocumentedSetting]:
         return dict(self.__pydantic_extra__ or {})
