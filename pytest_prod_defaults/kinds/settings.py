@@ -14,8 +14,8 @@ fields, which override the table's for that one setting::
     debug = { value = false, why = "tracebacks leak internals", owner = "security" }
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic < 2.7 reads the annotation of
+# `__pydantic_extra__` below as a type and rejects it as a string.
 import difflib
 import enum
 from collections.abc import Iterable, Mapping
