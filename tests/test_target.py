@@ -314,7 +314,9 @@ def listening_sockets() -> set[socket.socket]:
     return {
         obj
         for obj in gc.get_objects()
-        if isinstance(obj, socket.socket)
+        # type(), not isinstance(): that asks some proxies for __class__, and
+        # itsdangerous 2.0's deprecated json proxy warns when asked.
+        if issubclass(type(obj), socket.socket)
         and obj.fileno() != -1
         and obj.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
     }
