@@ -110,6 +110,11 @@ def start_server(app: Any, spec: TargetSpec) -> ServedApp:
         except (SystemExit, KeyboardInterrupt) as exc:
             code = f"({exc.code!r})" if isinstance(exc, SystemExit) else ""
             exited.append(f"the app raised {type(exc).__name__}{code}, which ends uvicorn")
+        finally:
+            # Older uvicorn (0.29) returns without closing it when told to
+            # exit before its startup has ended: a server given up on at
+            # startup_timeout whose app lets go later would leak it.
+            sock.close()
 
     def ended() -> str | None:
         if server.should_exit:

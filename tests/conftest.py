@@ -3,6 +3,7 @@ pytester folder and runs a real pytest session against them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -27,6 +29,34 @@ HAS_BODY_LIMITS = hasattr(FastAPI(), "max_body_size")
 HAS_FORM_LIMITS = hasattr(FastAPI(), "form_limits") or hasattr(FastAPI().router, "form_limits")
 NEWER_SETTINGS = int(HAS_BODY_LIMITS) + int(HAS_FORM_LIMITS)
 """How many of those this FastAPI has: items and captured settings they add."""
+
+
+def _cors_says_vary_to_any_request() -> bool:
+    """Whether the installed Starlette's CORSMiddleware answers a request
+    without an Origin with Vary: Origin (recent ones do; older ones, 0.36
+    among them, only a request that has an Origin)."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    sent: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    asyncio.run(CORSMiddleware(app, allow_origins=["https://a.example"])(scope, receive, send))
+    return any(name.lower() == b"vary" for name, _ in sent[0]["headers"])
+
+
+CORS_VARY = int(_cors_says_vary_to_any_request())
+"""1 where a CORS app's every answer has a Vary header, else 0: the Vary
+items (one per path) and captured headers it adds."""
 SERVE_TARGET = Path(__file__).with_name("serve_target.py")
 UNUSABLE_MANIFEST = 4
 UNUSED_URL = "http://127.0.0.1:9"

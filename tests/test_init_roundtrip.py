@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HAS_BODY_LIMITS, HAS_FORM_LIMITS, NEWER_SETTINGS, Project
+from conftest import CORS_VARY, HAS_BODY_LIMITS, HAS_FORM_LIMITS, NEWER_SETTINGS, Project
 
 from pytest_prod_defaults.inference import header_matcher, value_pattern
 from pytest_prod_defaults.manifest import load_manifest
@@ -237,7 +237,7 @@ def test_init_leaves_todos_for_people_and_never_writes_secrets(orders: Project) 
 def test_captured_manifest_passes_against_the_same_app(orders: Project) -> None:
     result = orders.run()
     assert result.ret == 0
-    result.assert_outcomes(passed=45 + NEWER_SETTINGS)
+    result.assert_outcomes(passed=42 + 3 * CORS_VARY + NEWER_SETTINGS)
     result.stdout.fnmatch_lines(
         [
             "PASSED defaults.toml::header:X-Request-ID[[]/healthz[]]",
@@ -252,7 +252,7 @@ def test_captured_manifest_passes_against_the_same_app(orders: Project) -> None:
 def test_captured_manifest_fails_against_a_drifted_app(orders: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_DRIFT", "1")
     result = orders.run()
-    result.assert_outcomes(passed=35 + NEWER_SETTINGS, failed=10)
+    result.assert_outcomes(passed=32 + 3 * CORS_VARY + NEWER_SETTINGS, failed=10)
     failed = sorted(line.split(" - ")[0] for line in result.stdout.lines if line.startswith("FAILED "))
     assert failed == [
         "FAILED defaults.toml::cache_rule:cached: public, max-age=31536000, immutable[/static/app.js]",

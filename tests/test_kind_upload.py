@@ -5,6 +5,10 @@ without it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import warnings
+from collections.abc import Iterator
 
 import pytest
 from conftest import EARLY_ANSWER_APP, QUIET, Project
@@ -261,13 +265,26 @@ def test_multipart_bodies_count_the_framing_and_carry_one_file(project: Project)
             limit=100 * 1024,
         )
     )
-    result = project.run()
+    with upload_files_starlette_leaves_open():
+        result = project.run()
     result.assert_outcomes(passed=3)
     # the limiter saw exactly the limit, then one byte more; the route got
     # the rest of the body as the file
     assert logged(project) == ["102400 2 102400", "102401 0 0", "none 2 102401"]
     file_size = 100 * 1024 - multipart_overhead("avatar", "image/png")
     assert logged(project, "files.log") == [f"upload.bin image/png {file_size} {{120}}"]
+
+
+@contextlib.contextmanager
+def upload_files_starlette_leaves_open() -> Iterator[None]:
+    """Starlette 0.36 leaves the temporary file of a multipart body cut off
+    by the limit (413) open for the garbage collector. That leak is the
+    app's, not the probe's: its ResourceWarning is ignored, and the file
+    collected before the end, so that it fails no later test."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unclosed file <tempfile.SpooledTemporaryFile", ResourceWarning)
+        yield
+        gc.collect()
 
 
 def test_answering_early_stops_the_upload(project: Project) -> None:

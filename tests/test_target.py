@@ -3,6 +3,8 @@ shared responses, stateless probes, and broken apps failing with their cause."""
 
 from __future__ import annotations
 
+import gc
+import socket
 import threading
 
 import pytest
@@ -307,6 +309,19 @@ STARTUP_NEVER_ENDS = """
 """
 
 
+def listening_sockets() -> set[socket.socket]:
+    """The sockets of this process still open and listening."""
+    return {
+        obj
+        for obj in gc.get_objects()
+        # type(), not isinstance(): that asks some proxies for __class__, and
+        # itsdangerous 2.0's deprecated json proxy warns when asked.
+        if issubclass(type(obj), socket.socket)
+        and obj.fileno() != -1
+        and obj.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+    }
+
+
 @pytest.mark.parametrize("mode", ["asgi", "server"])
 @pytest.mark.parametrize("wait", ["await asyncio.sleep(0.05)", "time.sleep(0.05)"])
 def test_a_startup_that_never_ends_fails_at_startup_timeout_and_the_run_ends(
@@ -331,15 +346,17 @@ def test_a_startup_that_never_ends_fails_at_startup_timeout_and_the_run_ends(
         + QUIET
     )
     before = set(threading.enumerate())
+    listening_before = listening_sockets()
     try:
         result = project.run("--defaults-mode", mode, "-p", "no:randomly")
     finally:
         (project.path / "release").touch()
     # Let go, the abandoned server or loop ends on its own, leaving no
-    # thread behind for later tests.
+    # thread behind for later tests, nor a socket for the garbage collector.
     for thread in set(threading.enumerate()) - before:
         thread.join(10)
         assert not thread.is_alive(), thread
+    assert listening_sockets() - listening_before == set()
     result.assert_outcomes(failed=2)
     if mode == "server":
         said = "the app's startup (lifespan) did not complete within [[]target[]].startup_timeout = 1 s"

@@ -28,6 +28,14 @@ app = FastAPI(
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=1024 * 1024)
 
 
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=["https://shop.example"],
+    allow_credentials=True,
+)
+
+
+# Outside CORSMiddleware, so that it sees (and completes) CORS's Vary.
 @app.middleware("http")
 async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
     response = await call_next(request)
@@ -36,14 +44,13 @@ async def security_headers(request: Request, call_next):  # type: ignore[no-unty
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    # Answers differ per Origin, so every answer says so: the CORSMiddleware
+    # of older Starlette (0.36 among them) says it only to requests with an Origin.
+    if "origin" not in ",".join(response.headers.getlist("vary")).lower():
+        response.headers.append("Vary", "Origin")
     return response
 
 
-app.add_middleware(
-    CORSMiddleware,
-    allow_origins=["https://shop.example"],
-    allow_credentials=True,
-)
 app.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.shop.example"])
 
 

@@ -14,15 +14,15 @@ fields, which override the table's for that one setting::
     debug = { value = false, why = "tracebacks leak internals", owner = "security" }
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic < 2.7 reads the annotation of
+# `__pydantic_extra__` below as a type and rejects it as a string.
 import difflib
 import enum
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, Drift, NotApplicable
@@ -73,7 +73,7 @@ class SettingsTable(Entry):
                 {"description": "the attribute's value (false: None on the app), or { value = ..., why = ... }"}
             ),
         ],
-    ] = Field(init=False)
+    ]
 
     def settings(self) -> dict[str, DocumentedSetting]:
         return dict(self.__pydantic_extra__ or {})
