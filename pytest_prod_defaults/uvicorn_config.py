@@ -74,7 +74,8 @@ def _checked(key: str, value: Any, parameters: set[str], hints: Mapping[str, Any
         close = difflib.get_close_matches(key, sorted(parameters - FORCED_OPTIONS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UvicornOptionError(key, f"not a uvicorn option{hint}")
-    if key in hints:
+    named = key in NAMED_IMPLEMENTATIONS and isinstance(value, str)
+    if key in hints and not named:  # a named implementation is judged by importing it, in every uvicorn
         value = _typed(key, value, hints[key])
     if key in FILE_OPTIONS and isinstance(value, str):
         path = (root / value).resolve()
@@ -83,7 +84,7 @@ def _checked(key: str, value: Any, parameters: set[str], hints: Mapping[str, Any
         return str(path)
     if key == "log_level" and isinstance(value, str) and value not in config.LOG_LEVELS:
         raise UvicornOptionError(key, f"{value!r} is not a log level; uvicorn knows {', '.join(config.LOG_LEVELS)}")
-    if key in NAMED_IMPLEMENTATIONS and isinstance(value, str):
+    if named:
         _importable(key, value, config)
     return value
 

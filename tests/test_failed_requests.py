@@ -3,6 +3,7 @@ it fails at once, naming that first failure, in every mode."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -116,13 +117,16 @@ HEALTHZ_ITEMS = {
 
 
 def failures(result: pytest.RunResult) -> dict[str, str]:
-    """The one-line failure of each failed item, from ``-rA``'s summary, in
+    """The first line of each failed item's failure, from the FAILURES
+    section (pytest 8.0's short summary leaves a plain-text failure out), in
     run order."""
-    return {
-        found.group(1): found.group(2)
-        for line in result.stdout.lines
-        if (found := re.match(r"^FAILED \S+::(\S+) - \1: (.*)$", line))
-    }
+    lines = result.stdout.lines
+    found: dict[str, str] = {}
+    for heading, first in itertools.pairwise(lines):
+        named = re.match(r"^_+ (\S+) _+$", heading)
+        if named and first.startswith(f"{named.group(1)}: "):
+            found[named.group(1)] = first.removeprefix(f"{named.group(1)}: ")
+    return found
 
 
 def call_durations(result: pytest.RunResult) -> dict[str, float]:
