@@ -34,6 +34,10 @@ from .report import (
 from .results import Result, result_of
 from .runner import DefaultsRun
 
+MANY_FAILURES = 1000
+"""Failures past which this plugin writes them rather than pytest (see
+:meth:`DefaultsReporter._write_failures_itself_when_many`)."""
+
 
 def report_paths(config: pytest.Config) -> list[Path]:
     """The ``--defaults-report`` paths, checked before anything runs."""
@@ -61,8 +65,13 @@ class DefaultsReporter:
         self.written: list[Path] = []
         self.unwritten: list[str] = []
         self._checks_by_nodeid: dict[str, tuple[DefaultsRun, Check]] | None = None
+        self.shortened = 0
+        """Failures written by this plugin, when there were that many."""
+        self.failed_reports: list[pytest.TestReport] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.failed_reports.append(report)
         result = getattr(report, "prod_defaults", None)
         if result is not None:
             self.by_nodeid[report.nodeid] = result
@@ -106,6 +115,7 @@ class DefaultsReporter:
 
     @pytest.hookimpl(trylast=True)  # after other plugins have had their say on the exit status
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._write_failures_itself_when_many(session)
         if self.config.option.collectonly or not self.paths:
             return
         results = self.results()
@@ -137,12 +147,38 @@ class DefaultsReporter:
             with contextlib.suppress(OSError):
                 write_report(path, results, subject, int(session.exitstatus))
 
+    def _write_failures_itself_when_many(self, session: pytest.Session) -> None:
+        """Past :data:`MANY_FAILURES`, pytest's failure summary (each
+        failure's teardown sections looked up among every report) grows with
+        failures times items: 16,000 failing defaults took four minutes.
+        Unless a traceback style was asked for, the failures are then written
+        here instead (:meth:`_write_failures`), in one pass."""
+        if session.testsfailed > MANY_FAILURES and self.config.option.tbstyle == "auto":
+            self.config.option.tbstyle = "no"
+            self.shortened = session.testsfailed
+
+    def _write_failures(self, terminalreporter: Any) -> None:
+        terminalreporter.write_sep("=", "FAILURES")
+        for report in self.failed_reports:
+            heading = report.head_line or report.nodeid
+            if report.when != "call":
+                heading = f"ERROR at {report.when} of {heading}"
+            terminalreporter.write_sep("_", heading, red=True, bold=True)
+            for line in report.longreprtext.splitlines():
+                terminalreporter.write_line(line)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.config.option.collectonly:
             return
         results = self.results()
         terminalreporter.section("production defaults")
         terminalreporter.line(f"production defaults: {Summary.of(results).line()}")
+        if self.shortened:
+            self._write_failures(terminalreporter)
+            terminalreporter.line(
+                f"{self.shortened} failures, written above in one pass: pytest's own summary of so many takes"
+                " time that grows with failures times items (pass --tb=long for it)"
+            )
         warned = [result for result in results if result.outcome == "warned"]
         if warned:
             terminalreporter.line("undocumented production defaults (warn):")

@@ -516,3 +516,26 @@ def test_the_workflow_command_gates_a_service(
     reports = [args[i + 1] for i, arg in enumerate(args) if arg == "--defaults-report"]
     assert all((project.path / report).is_file() for report in reports)
     assert summary.read_text(encoding="utf-8").startswith("## ✅" if code == 0 else "## ❌")
+
+
+def test_past_a_thousand_failures_they_are_written_in_one_pass_unless_a_style_is_asked(project: Project) -> None:
+    project.app("from fastapi import FastAPI\napp = FastAPI()\n")
+    entries = "".join(f'\n[[header]]\nname = "X-H{n}"\nequals = "v"\n' for n in range(1001))
+    project.manifest(f'[target]\napp = "app:app"\n{entries}' + QUIET)
+    result = project.run()
+    result.assert_outcomes(failed=1001)
+    result.stdout.fnmatch_lines(
+        [
+            "*= FAILURES =*",
+            "*_ header:X-H0[[]/[]] _*",
+            "header X-H0 on /: documented 'v', live missing (GET / answered 404)",
+            "  manifest: defaults.toml:*",
+            "*_ header:X-H1000[[]/[]] _*",
+            "1001 failures, written above in one pass: *(pass --tb=long for it)",
+        ]
+    )
+    assert result.stdout.str().count("= FAILURES =") == 1  # pytest's own summary stood aside
+    asked = project.run("--tb=short")
+    asked.assert_outcomes(failed=1001)
+    asked.stdout.fnmatch_lines(["*= FAILURES =*", "*_ header:X-H0[[]/[]] _*"])
+    asked.stdout.no_fnmatch_line("*written above in one pass*")
