@@ -119,6 +119,22 @@ class DefaultsSession:
             self._witness = Witness(stderr=self._terminal_fd)
         return self._witness
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:
+        # Before the terminal keeps it for its summary: a warning the app
+        # raised (or pytest's about an exception in the app's threads) may
+        # quote a credential.
+        text = str(warning_message.message)
+        hidden = text
+        for run in self.runs:
+            hidden = run.manifest.redact(hidden)
+        if hidden != text:
+            category = type(warning_message.message)
+            try:
+                warning_message.message = category(hidden)
+            except Exception:  # a warning class that takes other arguments
+                warning_message.message = UserWarning(hidden)
+
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not hasattr(self.config, "workerinput"):
             # Outside the tests' capture here: where the witness must speak.

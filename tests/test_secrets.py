@@ -16,7 +16,7 @@ import json
 import sys
 
 import pytest
-from conftest import Project
+from conftest import QUIET, Project
 
 SECRETS = {
     # A SecretStr holding a backslash and both quote kinds: repr, JSON and
@@ -284,3 +284,52 @@ def test_init_never_writes_a_credential(shop: Project) -> None:
     )
     assert check.ret == 0, check.stdout.str()
     assert leaks({"stdout": check.stdout.str(), "stderr": check.stderr.str()}) == []
+
+
+def test_a_warning_the_app_raises_with_a_credential_is_shown_redacted(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "tok-warned-4b9e2f7a1c"
+    monkeypatch.setenv("WARN_TOKEN", token)
+    project.app(
+        """
+        import threading
+        import warnings
+
+        from fastapi import FastAPI, Request
+
+        app = FastAPI()
+
+        @app.get("/")
+        def index(request: Request):
+            seen = request.headers["authorization"]
+            warnings.warn(f"deprecated client credentials: {seen}", DeprecationWarning)
+
+            def audit():
+                raise RuntimeError(f"audit sink refused {seen}")
+
+            worker = threading.Thread(target=audit)
+            worker.start()
+            worker.join()
+            return {"ok": True}
+        """
+    )
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+        headers = { Authorization = "Bearer ${WARN_TOKEN}" }
+
+        [[header]]
+        name = "X-A"
+        absent = true
+        """
+        + QUIET
+    )
+    result = project.run("-W", "default::DeprecationWarning", "-W", "default::pytest.PytestWarning")
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(
+        ["*deprecated client credentials: Bearer ${WARN_TOKEN}*", "*audit sink refused Bearer ${WARN_TOKEN}*"],
+        consecutive=False,
+    )
+    assert token not in result.stdout.str() + result.stderr.str()
