@@ -18,8 +18,8 @@ from pathlib import PurePath
 from typing import Any
 
 from .docs import toml_line
-from .kinds.config import dotted_path, is_code, is_secret
-from .redaction import secret_name
+from .kinds.config import dotted_path, is_code
+from .redaction import is_secret_type, secret_name
 
 HTTP_DATE = r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -43,7 +43,7 @@ def toml_value(value: Any) -> Any:
     models as tables, durations in seconds, URLs and paths as text."""
     if value is None:
         raise Unwritable("None, which TOML cannot write")
-    if is_secret(value):
+    if is_secret_type(value):
         raise Unwritable("a secret")
     if isinstance(value, enum.Enum):
         return toml_value(value.value)

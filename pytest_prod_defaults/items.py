@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,6 @@ from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
 from .plugin import SESSION_KEY
-from .redaction import Redactor
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
 from .runner import DefaultsRun
@@ -34,14 +34,9 @@ class RedactingFilter(logging.Filter):
     """Hides the credentials a manifest sends in log records written as
     they come: the app may log the requests it was sent."""
 
-    def __init__(self, redactors: list[Redactor]) -> None:
+    def __init__(self, redact: Callable[[str], str]) -> None:
         super().__init__()
-        self.redactors = redactors
-
-    def _redacted(self, text: str) -> str:
-        for redact in self.redactors:
-            text = redact(text)
-        return text
+        self._redacted = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -105,6 +100,12 @@ class DefaultsSession:
             os.close(self._terminal_fd)
             self._terminal_fd = None
 
+    def redact(self, text: str) -> str:
+        """``text`` with the credentials of every manifest of the run hidden."""
+        for run in self.runs:
+            text = run.manifest.redact(text)
+        return text
+
     def pytest_keyboard_interrupt(self) -> None:
         # The user wants out: the app's shutdown gets half a second, not its timeout.
         self.interrupted = True
@@ -125,10 +126,7 @@ class DefaultsSession:
         # raised (or pytest's about an exception in the app's threads) may
         # quote a credential.
         text = str(warning_message.message)
-        hidden = text
-        for run in self.runs:
-            hidden = run.manifest.redact(hidden)
-        if hidden != text:
+        if (hidden := self.redact(text)) != text:
             category = type(warning_message.message)
             try:
                 warning_message.message = category(hidden)
@@ -142,13 +140,12 @@ class DefaultsSession:
                 self._terminal_fd = os.dup(2)
         # Live logs (log_cli) and the log file are written as records come,
         # not kept with a report: redact them as they are handled.
-        redactors = [run.manifest.redact for run in self.runs if run.manifest.redact]
         logging_plugin = self.config.pluginmanager.get_plugin("logging-plugin")
-        if redactors and logging_plugin is not None:
+        if logging_plugin is not None:
             for name in ("log_cli_handler", "log_file_handler"):
                 handler = getattr(logging_plugin, name, None)
                 if isinstance(handler, logging.Handler):
-                    handler.addFilter(RedactingFilter(redactors))
+                    handler.addFilter(RedactingFilter(self.redact))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
@@ -284,18 +281,15 @@ class DefaultItem(pytest.Item):
         if isinstance(excinfo.value, (Drift, TargetUnavailable, Undocumented)):
             return redact(explain(self.run.manifest, self.check, excinfo.value))
         shown = super().repr_failure(excinfo, style=style)
-        if redact:  # a traceback, its locals with -l, may quote a credential sent
-            text = str(shown)
-            if (hidden := redact(text)) != text:
-                return hidden
-        return shown
+        # a traceback, its locals with -l, may quote a credential sent
+        text = str(shown)
+        return hidden if (hidden := redact(text)) != text else shown
 
     def add_report_section(self, when: str, key: str, content: str) -> None:
         # What the app printed or logged while probed (its captured output,
         # shown with a failure and in JUnit XML) may quote the credentials it
         # was sent: an app logging its request headers.
-        redact = self.run.manifest.redact
-        super().add_report_section(when, key, redact(content) if content and redact else content)
+        super().add_report_section(when, key, self.run.manifest.redact(content))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         # A default the manifest does not write (``[undocumented]`` left out)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from .checks import CheckKind
 from .extends import ExtendsError, Locator, resolve
-from .model import Entry, Profile, Service, Target
+from .model import Entry, Profile, Service, Target, is_header_name
 from .redaction import Redactor
 from .toml_positions import KeyPath, key_lines
 
@@ -29,7 +29,6 @@ else:  # pragma: no cover
 
 SUPPORTED_VERSIONS = (1,)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 SHOWN_CHARS = 60
 """Longest value a problem quotes; a longer one is cut."""
 
@@ -299,7 +298,7 @@ def _expand_environment(
                 continue
             path: KeyPath = ("target", "headers", header)
             headers[header] = expand(value, path)
-            if not _HEADER_NAME.match(header):
+            if not is_header_name(header):
                 problem(path, f"{shown(header)} is not a header name")
             if path in unset:
                 continue  # the value is incomplete: what is missing is the problem, not its spaces

@@ -46,8 +46,13 @@ def _unsendable(text: str) -> str | None:
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
+def is_header_name(name: str) -> bool:
+    """A header name as HTTP allows it: a token."""
+    return _TOKEN.fullmatch(name) is not None
+
+
 def _header_name(name: str) -> str:
-    if not _TOKEN.fullmatch(name):
+    if not is_header_name(name):
         raise ValueError(f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)")
     return name
 

@@ -242,6 +242,11 @@ def mask_shapes(text: str) -> str:
 MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|~&")
 
 
+def markdown_literal(text: str) -> str:
+    """``text`` shown literally in Markdown (a report's table cell)."""
+    return "".join(f"\\{char}" if char in MARKDOWN_SPECIAL else char for char in text)
+
+
 def escaped_forms(value: str) -> list[str]:
     """``value`` as each output may write it: as is, in ``repr``'s escaping
     (either quote), JSON's, XML/HTML's, a Markdown table cell's."""
@@ -261,7 +266,7 @@ def escaped_forms(value: str) -> list[str]:
         xml = html.escape(text, quote=False)
         forms.update({xml, xml.replace('"', "&quot;"), html.escape(text)})
         forms.update({html.escape(text).replace("&#x27;", quote) for quote in ("'", "&apos;", "&#39;")})
-    forms.add("".join(f"\\{char}" if char in MARKDOWN_SPECIAL else char for char in value))
+    forms.add(markdown_literal(value))
     return sorted(forms, key=len, reverse=True)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .manifest import Manifest
+from .redaction import markdown_literal
 from .results import OUTCOMES, Outcome, Result
 
 REPORT_FORMAT = "pytest-prod-defaults/report"
@@ -179,8 +180,6 @@ def render_json(results: Sequence[Result], subject: Subject, exit_status: int | 
 
 # -- Markdown -----------------------------------------------------------
 
-MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|~&")
-
 
 def cell(text: str | None) -> str:
     """``text`` as one Markdown table cell: shown literally, on one row."""
@@ -188,8 +187,7 @@ def cell(text: str | None) -> str:
         return ""
     if len(text) > CELL_LIMIT:
         text = text[: CELL_LIMIT - 1] + "…"
-    escaped = "".join(f"\\{char}" if char in MARKDOWN_SPECIAL else char for char in text)
-    return "<br>".join(escaped.splitlines())
+    return "<br>".join(markdown_literal(text).splitlines())
 
 
 def code(text: str) -> str:

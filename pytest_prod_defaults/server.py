@@ -17,12 +17,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .checks import TargetUnavailable
 from .model import Target as TargetSpec
-from .uvicorn_config import checked_options
 
 WAITING_FOR_STARTUP = "Waiting for application startup"
 
@@ -46,12 +44,10 @@ class _Capture(logging.Handler):
 
 
 def uvicorn_options(spec: TargetSpec) -> dict[str, Any]:
-    """``[target].uvicorn`` (checked when the manifest loaded); the address,
-    workers and logging setup are ours to choose."""
-    options, problems = checked_options(spec.uvicorn, Path.cwd(), needed=True)
-    if problems:  # a spec that did not come through load_manifest
-        problem = problems[0]
-        raise TargetUnavailable(f"[target].uvicorn.{problem.key}: {problem.message}")
+    """``[target].uvicorn`` as the manifest's load checked it (against the
+    installed uvicorn, paths made absolute); the address, workers and
+    logging setup are ours to choose."""
+    options = dict(spec.uvicorn)
     options.setdefault("lifespan", spec.lifespan)
     options.setdefault("access_log", False)
     # A request still running at the end is one a probe gave up on at its

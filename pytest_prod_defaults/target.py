@@ -455,8 +455,9 @@ class Target:
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _modules: ModuleSpace | None = None
     _server_ended: Callable[[], str | None] | None = None
-    _hurry: bool = False
     """Mode server: why uvicorn stopped serving on its own, if it has."""
+    _hurry: bool = False
+    """Set by a Ctrl-C: the app's shutdown is not waited for."""
     _objects: dict[str, Any] = field(default_factory=dict)
     """Objects imported by reference (the ``[config]`` object), failures as
     :class:`TargetUnavailable`: each imported, a factory called, once."""
@@ -641,10 +642,14 @@ class Target:
             said = str(exc) if isinstance(exc, RequestTimedOut) else ""
             raise self._timed_out(what, said or f"{what} did not answer within {limit or f'{timeout:g} s'}") from None
 
+    def _server_gone(self) -> str | None:
+        """Why the server the app ran in stopped serving on its own, if it did."""
+        return self._server_ended() if self._server_ended is not None else None
+
     def _check_app_loop(self, what: str) -> None:
         """Fail ``what`` at once while an earlier request still blocks the
         app's loop, or once the server the app ran in has stopped."""
-        if self._server_ended is not None and (ended := self._server_ended()) is not None:
+        if (ended := self._server_gone()) is not None:
             raise TargetUnavailable(f"{what} not sent: {ended}")
         watch = self._app_loop
         if watch is not None and watch.still_blocked():
@@ -653,7 +658,7 @@ class Target:
     def _timed_out(self, what: str, said: str) -> RequestTimedOut:
         """The failure of a wait for ``what`` that ran out, saying whether
         the app blocks its loop meanwhile."""
-        if self._server_ended is not None and (ended := self._server_ended()) is not None:
+        if (ended := self._server_gone()) is not None:
             return RequestTimedOut(f"{said}: {ended}")  # not blocked: gone
         watch = self._app_loop
         if watch is not None:

@@ -52,7 +52,7 @@ def test_its_repr_never_shows_a_value() -> None:
 def test_live_log_records_are_redacted_and_a_malformed_one_left_to_its_handler() -> None:
     from pytest_prod_defaults.items import RedactingFilter
 
-    hide = RedactingFilter([Redactor({"k3y-from-ci-secrets": "${SHOP_API_KEY}"})])
+    hide = RedactingFilter(Redactor({"k3y-from-ci-secrets": "${SHOP_API_KEY}"}))
     record = logging.LogRecord(
         "shop", logging.WARNING, "app.py", 1, "request from key %s", ("k3y-from-ci-secrets",), None
     )

@@ -31,15 +31,9 @@ NUMBERS = (int, float)
 PLAIN_TYPES = (str, bytes, int, float, list, tuple, set, frozenset, dict, Mapping)
 
 
-def is_secret(value: object) -> bool:
-    """``SecretStr``, ``SecretBytes``, ``Secret[...]``, or anything else that
-    hides its value behind ``get_secret_value()``."""
-    return is_secret_type(value)
-
-
 def holds_secret(value: object) -> bool:
     """Whether a secret hides anywhere inside ``value``."""
-    if is_secret(value):
+    if is_secret_type(value):
         return True
     if isinstance(value, BaseModel):
         return any(holds_secret(getattr(value, name)) for name in type(value).model_fields)
@@ -66,7 +60,7 @@ def same_value(documented: Any, live: Any) -> bool:
     """Whether the TOML value ``documented`` equals the live value: lists equal
     lists and tuples (and sets, in any order), enums compare by value, paths
     as strings, classes and functions by ``module.qualname``, models as tables."""
-    if is_secret(live):
+    if is_secret_type(live):
         return same_value(documented, live.get_secret_value())
     if isinstance(live, enum.Enum):
         return same_value(documented, live.value)
@@ -112,7 +106,7 @@ def _same_members(documented: list[Any], live: list[Any]) -> bool:
 def shown_value(value: Any) -> str:
     """``value`` as a report shows it: lists as lists, enums by value,
     classes and functions by dotted path, and every secret as ``**********``."""
-    if is_secret(value):
+    if is_secret_type(value):
         return SECRET_MASK
     if isinstance(value, enum.Enum):
         return shown_value(value.value)
