@@ -41,10 +41,10 @@ from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options
 from .kinds.settings import NO_SETTING, comparable, none_set, read_setting, setting_holds
 from .kinds.undocumented import APPLICATION_SETTINGS, FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
-from .redaction import NotYet, Redactor, credential_values, is_credential, redacted_output, secret_name
+from .redaction import Redactor, credential_values, is_credential, redacted_output, secret_name
 from .set_cookie import parse_set_cookie, split_set_cookie
 from .sizes import format_size
-from .target import ProbeRequest, ProbeResponse, Target, import_app
+from .target import ProbeRequest, ProbeResponse, Target
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -226,8 +226,7 @@ class Capture:
             self.target.redact.add_source(partial(self.config_secrets, request.config))
 
     def config_secrets(self, reference: str) -> list[str]:
-        if self.target.importing:
-            raise NotYet  # a module half imported: ask once it is done
+        self.target.ready_for_secrets()
         return list(credential_values(None, self.target.load(reference)))
 
     def close(self) -> None:
@@ -259,7 +258,7 @@ class Capture:
         if request.config:
             # First: a header publishing one of its secrets must not be written.
             self.progress(f"reading {request.config}")
-            captured.config = capture_config(request.config, request.root, self.target.redact)
+            captured.config = capture_config(request.config, self.target)
         captured.cache_rules = capture_cache_rules(responses)
         covered = {path for rule in captured.cache_rules for path in (*rule.cached, *rule.not_cached)}
         captured.headers, captured.intermittent_headers = capture_headers(responses, covered, self.target.redact)
@@ -580,13 +579,14 @@ def capture_middleware(user_middleware: Sequence[Any]) -> list[CapturedMiddlewar
     return captured
 
 
-def capture_config(reference: str, root: Path, redact: Redactor | None = None) -> CapturedConfig:
+def capture_config(reference: str, target: Target) -> CapturedConfig:
     """The settings object's fields as values, and its credentials (by type,
-    name or shape) by name only; ``redact`` learns the credentials."""
+    name or shape) by name only; the target's redactor learns the
+    credentials. The object is the one the app uses (:meth:`Target.load`)."""
     from pydantic import BaseModel
 
     try:
-        settings = import_app(reference, root, {})
+        settings = target.load(reference)
     except TargetUnavailable as exc:
         raise CaptureError(f"--config {reference}: {exc}") from None
     if isinstance(settings, type) or not isinstance(settings, BaseModel):
@@ -598,8 +598,7 @@ def capture_config(reference: str, root: Path, redact: Redactor | None = None) -
     values: dict[str, Any] = {}
     secrets: list[str] = []
     left_out: list[LeftOut] = []
-    if redact is not None:
-        redact.add(credential_values(None, settings))
+    target.redact.add(credential_values(None, settings))
     for name in model.model_fields:
         live = getattr(settings, name)
         if is_credential(name, live):

@@ -10,7 +10,6 @@ from typing import Any
 
 from .checks import Check, CheckKind
 from .manifest import Manifest, load_manifest
-from .redaction import NotYet
 from .target import CacheMiss, Target
 
 
@@ -37,8 +36,7 @@ class DefaultsRun:
     def known_secrets(self) -> list[str]:
         """The secrets the kinds know of (the config object's), each read
         as its kind's checks read it."""
-        if self.target.importing:
-            raise NotYet  # a module half imported: ask once it is done
+        self.target.ready_for_secrets()
         found: list[str] = []
         for key, kind in self.manifest.kinds.items():
             secrets_of = getattr(kind, "secrets", None)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .asgi_client import call_app, open_ended
 from .checks import NotApplicable, TargetUnavailable
 from .model import Target as TargetSpec
-from .redaction import MIN_COOKIE_LENGTH, REDACTED, Redactor, redacted_output, secret_name
+from .redaction import MIN_COOKIE_LENGTH, REDACTED, NotYet, Redactor, redacted_output, secret_name
 
 if TYPE_CHECKING:
     import httpx
@@ -504,6 +504,12 @@ class Target:
             return import_app(reference, self._app_root(), self.spec.env, self._modules)
         finally:
             self.importing -= 1
+
+    def ready_for_secrets(self) -> None:
+        """Raise :class:`NotYet` while the app's modules are being imported:
+        a secrets source asked meanwhile would find a module half made."""
+        if self.importing:
+            raise NotYet
 
     def load(self, reference: str) -> Any:
         """The object at ``module:attribute`` (or what ``module:factory()``
