@@ -110,8 +110,7 @@ class DefaultsReporter:
         if len(self.runs) == 1:
             return in_manifest_order(found, [check.id for check in self.runs[0].checks()])
         # Several manifests: results carry their node ids (see items.py).
-        order = [f"{manifest_nodeid(self.config, run)}::{check.id}" for run in self.runs for check in run.checks()]
-        return in_manifest_order(found, order)
+        return in_manifest_order(found, list(self.checks_by_nodeid()))
 
     @pytest.hookimpl(trylast=True)  # after other plugins have had their say on the exit status
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
