@@ -17,12 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
+from .checks import Check
 from .docs import one_line
 from .explain import waiver_expired
 from .extends import IDENTITY_KEYS, identity
 from .kinds.config import dotted_path
 from .kinds.middleware import match_entries, user_middleware
+from .outcomes import Drift, NotApplicable, TargetUnavailable, Undocumented
 from .target import Target
 
 if TYPE_CHECKING:

@@ -32,7 +32,6 @@ from .cache_control import (
     parse_vary,
     uncacheable_by_shared_cache,
 )
-from .checks import TargetUnavailable
 from .inference import Unwritable, header_display_name, header_matcher, value_pattern, written
 from .kinds.cache_rule import CACHE_HEADERS
 from .kinds.config import config_values_equal, dotted_path, holds_secret, same_value
@@ -41,6 +40,7 @@ from .kinds.middleware import SENSITIVE_OPTION_WORDS, added_options
 from .kinds.settings import NO_SETTING, comparable, none_set, read_setting, setting_holds
 from .kinds.undocumented import APPLICATION_SETTINGS, FRAMING_HEADERS, probed_paths
 from .model import Target as TargetSpec
+from .outcomes import TargetUnavailable
 from .redaction import Redactor, credential_values, is_credential, redacted_output, secret_name
 from .set_cookie import parse_set_cookie, split_set_cookie
 from .sizes import format_size

@@ -339,8 +339,8 @@ def write_text(path: str, text: str) -> None:
 
 def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .capture import DEFAULT_UPLOAD_CAP, CaptureError, CaptureRequest, capture
-    from .checks import TargetUnavailable
     from .manifest_writer import write_manifest
+    from .outcomes import TargetUnavailable
 
     output = None if args.output == "-" else Path(args.output)
     if output is not None:

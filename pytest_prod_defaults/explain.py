@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime
 
-from .checks import Check, Drift, TargetUnavailable, Undocumented
+from .checks import Check
 from .manifest import Manifest
+from .outcomes import Drift, TargetUnavailable, Undocumented
 
 
 def waiver_expired(check: Check, today: datetime.date | None = None) -> bool:

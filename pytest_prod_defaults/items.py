@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .checks import Check, Drift, NotApplicable, TargetUnavailable, Undocumented
+from .checks import Check
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
+from .outcomes import Drift, NotApplicable, TargetUnavailable, Undocumented
 from .plugin import SESSION_KEY
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .checks import Check, Drift, Finding, TargetUnavailable, Undocumented
+from .checks import Check
 from .explain import manifest_location, waiver_expired
 from .manifest import Manifest
+from .outcomes import Drift, Finding, TargetUnavailable, Undocumented
 
 Outcome = Literal["held", "drifted", "undocumented", "warned", "waived", "skipped", "unavailable", "error"]
 OUTCOMES: tuple[Outcome, ...] = (

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import TargetUnavailable
 from .model import Target as TargetSpec
+from .outcomes import TargetUnavailable
 
 WAITING_FOR_STARTUP = "Waiting for application startup"
 

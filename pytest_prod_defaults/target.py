@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .asgi_client import call_app, open_ended
-from .checks import NotApplicable, TargetUnavailable
 from .model import Target as TargetSpec
+from .outcomes import NotApplicable, TargetUnavailable
 from .redaction import MIN_COOKIE_LENGTH, REDACTED, NotYet, Redactor, redacted_output, secret_name
 
 if TYPE_CHECKING:

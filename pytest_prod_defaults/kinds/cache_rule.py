@@ -35,10 +35,11 @@ from ..cache_control import (
     parse_vary,
     shared_cache_may_store,
 )
-from ..checks import BaseKind, Check, DocumentedHeader, Drift
+from ..checks import BaseKind, Check, DocumentedHeader
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Strict, UrlPath
+from ..outcomes import Drift
 from ..target import ProbeRequest, ProbeResponse, Target
 
 CACHE_HEADERS = ("cache-control", "vary", "expires", "pragma")

@@ -19,10 +19,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..checks import BaseKind, Check, Drift, TargetUnavailable
+from ..checks import BaseKind, Check
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import AppReference, Entry
+from ..outcomes import Drift, TargetUnavailable
 from ..redaction import credential_values, is_credential, is_secret_type
 from ..target import Target
 

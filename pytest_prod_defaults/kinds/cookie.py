@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, field_validator
 from pydantic.json_schema import WithJsonSchema
 
-from ..checks import BaseKind, Check, DocumentedHeader, Drift
+from ..checks import BaseKind, Check, DocumentedHeader
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, UrlPath
+from ..outcomes import Drift
 from ..set_cookie import SetCookie, cookie_names, cookies_named
 from ..target import ProbeRequest, ProbeResponse, Target
 

@@ -9,10 +9,11 @@ from typing import Annotated
 from pydantic import model_validator
 from pydantic.json_schema import WithJsonSchema
 
-from ..checks import BaseKind, Check, DocumentedHeader, Drift
+from ..checks import BaseKind, Check, DocumentedHeader
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Regex, UrlPath
+from ..outcomes import Drift
 from ..redaction import REDACTED, secret_name
 from ..target import ProbeRequest, Target
 

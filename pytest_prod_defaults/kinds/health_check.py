@@ -12,10 +12,11 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ..checks import BaseKind, Check, Drift
+from ..checks import BaseKind, Check
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, HttpStatus, UrlPath
+from ..outcomes import Drift
 from ..target import BODY_LIMIT, ProbeRequest, ProbeResponse, Target
 
 _MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -11,10 +11,11 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from ..checks import BaseKind, Check, Drift, NotApplicable
+from ..checks import BaseKind, Check
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry
+from ..outcomes import Drift, NotApplicable
 from ..target import Target
 from .config import SECRET_MASK, dotted_path, holds_secret, is_code, same_value, shown_value
 

@@ -25,10 +25,11 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict
 from pydantic.json_schema import WithJsonSchema
 
-from ..checks import BaseKind, Check, Drift, NotApplicable
+from ..checks import BaseKind, Check
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import DOCUMENTATION_FIELDS, Documentation, Entry
+from ..outcomes import Drift, NotApplicable
 from ..target import Target
 
 SHOWN_VALUE_CHARS = 80

@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from ..checks import BaseKind, Check, DocumentedHeader, Finding, NotApplicable, Undocumented
+from ..checks import BaseKind, Check, DocumentedHeader
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Policy
+from ..outcomes import Finding, NotApplicable, Undocumented
 from ..set_cookie import cookie_names
 from ..target import ProbeRequest, Target
 from .config import ConfigEntry, LiveConfig, shown_value

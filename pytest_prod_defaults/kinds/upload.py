@@ -20,10 +20,11 @@ from typing import Literal
 from pydantic import ValidationInfo, field_validator
 
 from ..bodies import DEFAULT_CONTENT_TYPE, GeneratedBody, multipart_overhead
-from ..checks import BaseKind, Check, Drift
+from ..checks import BaseKind, Check
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import ByteSize, Entry, HttpMethod, HttpStatus, UrlPath
+from ..outcomes import Drift
 from ..sizes import format_size
 from ..target import ProbeRequest, Target
 
