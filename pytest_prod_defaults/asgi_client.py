@@ -13,32 +13,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-OPEN_ENDED = ("text/event-stream",)
-"""Media types whose body never ends by design (server-sent events): once
-their head has come, there is no end to wait for."""
+from .probes import ProbeResponse, open_ended
+
 HANG_UP_WAIT = 1.0
 """Seconds an app gets to stop streaming once the client has hung up."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    """(lower-case name, value) pairs."""
-    body: bytes
-    elapsed: float
-    complete: bool = True
-    """False: the body was still streaming at the timeout (or is open-ended),
-    and ``body`` holds what had come."""
-
-
-def open_ended(headers: Sequence[tuple[str, str]]) -> bool:
-    """Whether a response with these (lower-case) headers is a stream with no end."""
-    return any(name == "content-type" and value.split(";")[0].strip().lower() in OPEN_ENDED for name, value in headers)
 
 
 def _noop() -> None:
@@ -55,7 +36,7 @@ async def call_app(
     keep_body: int,
     on_progress: Callable[[], None] = _noop,
     timeout: float | None = None,
-) -> Answer:
+) -> ProbeResponse:
     """Send ``method target`` with ``headers`` (and ``body``, streamed as the
     app reads it) to ``app``; keep at most ``keep_body`` bytes of the answer.
 
@@ -89,11 +70,12 @@ async def call_app(
     kept = bytearray()
     body_ended = body is None
     sent_empty = False
+    body_sent = 0
     answered = asyncio.Event()
     finished = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
-        nonlocal body_ended, sent_empty
+        nonlocal body_ended, sent_empty, body_sent
         if body_ended:
             if not sent_empty:
                 sent_empty = True
@@ -109,6 +91,7 @@ async def call_app(
         except StopAsyncIteration:
             body_ended = sent_empty = True
             return {"type": "http.request", "body": b"", "more_body": False}
+        body_sent += len(chunk)
         on_progress()
         return {"type": "http.request", "body": chunk, "more_body": True}
 
@@ -163,6 +146,7 @@ async def call_app(
             head.cancel()
             if not running.done():
                 running.cancel()
-    return Answer(
-        status if status is not None else 500, response_headers, bytes(kept), time.perf_counter() - started, complete
+    elapsed = time.perf_counter() - started
+    return ProbeResponse(
+        status if status is not None else 500, response_headers, bytes(kept), elapsed, complete, body_sent
     )

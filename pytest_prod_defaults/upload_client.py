@@ -32,9 +32,11 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from .probes import ProbeResponse
 
 CONTINUE_WAIT = 1.0
 """Seconds to wait for ``100 Continue`` before sending the body anyway."""
@@ -54,17 +56,6 @@ class ConnectError(Exception):
 class RemoteProtocolError(Exception):
     """The server hung up before answering, or answered something that is
     not HTTP/1.x."""
-
-
-@dataclass(frozen=True)
-class UploadAnswer:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    """(lower-case name, value) pairs, repeated headers kept apart."""
-    body: bytes
-    """The answer's body, up to ``keep_body`` bytes."""
-    body_sent: int
-    """Bytes of the request body handed to the connection."""
 
 
 class _Channel:
@@ -369,9 +360,10 @@ async def send_upload(
     continue_wait: float = CONTINUE_WAIT,
     keep_body: int = KEEP_BODY,
     on_progress: Callable[[], None] | None = None,
-) -> UploadAnswer:
+) -> ProbeResponse:
     """Send ``method url`` with the body from ``chunks`` on a connection of
-    its own, and return the answer.
+    its own, and return the answer (``body_sent``: how much of the body went
+    out before it).
 
     ``headers`` are sent as given (a ``Host`` among them replaces the URL's).
     With a ``Content-Length`` among them the body must be exactly that long,
@@ -380,6 +372,7 @@ async def send_upload(
     can tell a slow service from a stuck one. Raises :class:`ConnectError`
     or :class:`RemoteProtocolError` when there is no answer to return.
     """
+    started = time.perf_counter()
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"{url!r} is not an http:// or https:// URL")
@@ -415,4 +408,5 @@ async def send_upload(
         with contextlib.suppress(BaseException):
             await reading  # and its error, if any, counts as seen
         channel.close()
-    return UploadAnswer(exchange.status, exchange.headers, bytes(exchange.body), exchange.body_sent)
+    elapsed = time.perf_counter() - started
+    return ProbeResponse(exchange.status, exchange.headers, bytes(exchange.body), elapsed, body_sent=exchange.body_sent)
