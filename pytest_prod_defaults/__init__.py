@@ -27,8 +27,9 @@ _EXPORTS = {
     "Manifest": "manifest",
     "ManifestError": "manifest",
     "load_manifest": "manifest",
-    "ProbeRequest": "target",
-    "ProbeResponse": "target",
+    "ProbeRequest": "probes",
+    "ProbeResponse": "probes",
+    "Reads": "probes",
     "Target": "target",
     "hookimpl": "hookspecs",
 }
@@ -50,6 +51,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "load_manifest",
     "ProbeRequest",
     "ProbeResponse",
+    "Reads",
     "Target",
     "hookimpl",
 ]
@@ -69,7 +71,8 @@ if TYPE_CHECKING:
     from .hookspecs import hookimpl
     from .manifest import Manifest, ManifestError, load_manifest
     from .model import Entry
-    from .target import ProbeRequest, ProbeResponse, Target
+    from .probes import ProbeRequest, ProbeResponse, Reads
+    from .target import Target
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from .outcomes import Drift, Finding, NotApplicable, TargetUnavailable, Undocumented
+from .probes import Reads
 
 __all__ = [
     "BaseKind",
@@ -20,6 +21,7 @@ __all__ = [
     "Drift",
     "Finding",
     "NotApplicable",
+    "Reads",
     "TargetUnavailable",
     "Undocumented",
 ]
@@ -48,10 +50,20 @@ class Check:
     """Manifest line of this check when it is not the entry's own
     (one key of ``[settings]``)."""
     reads_only_target: bool = False
-    """``run`` only reads the target (its responses, its app object) and does
-    no I/O of its own, so once those are fetched it can be decided again
-    without talking to the service. A pytest run then reports a pass without
-    pytest's per-item setup and teardown; leave it ``False`` if unsure."""
+    """Whether ``run`` only reads the target and sends nothing of its own:
+    true whenever ``reads`` is declared. Given alone (the spelling before
+    ``reads``) it is accepted and changes nothing: what such a check reads
+    is not known before it runs, so it takes pytest's protocol."""
+    reads: Reads | None = field(default=None, compare=False)
+    """What ``run`` reads through the target (:class:`Reads`): it is then
+    handed a read-only view of exactly that, fetched first, and once all of
+    it has been fetched for earlier checks a pass is reported without
+    pytest's per-item setup and teardown. ``None`` (the default): ``run`` is
+    handed the target itself and may send requests of its own."""
+
+    def __post_init__(self) -> None:
+        if self.reads is not None and not self.reads_only_target:
+            object.__setattr__(self, "reads_only_target", True)
 
     @property
     def id(self) -> str:

@@ -17,7 +17,7 @@ import pytest
 from .checks import Check
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
-from .outcomes import Drift, NotApplicable, TargetUnavailable, Undocumented
+from .outcomes import Drift, Finding, NotApplicable, TargetUnavailable, Undocumented
 from .plugin import SESSION_KEY
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
@@ -222,6 +222,8 @@ class DefaultItem(pytest.Item):
         self.run = run
         self.user_properties.append(("kind", check.kind))
         self.result: Result | None = None
+        self._outcome: list[Finding] | BaseException | None = None
+        """What the check ended in when :meth:`held_without_io` ran it and it did not hold."""
         entry = check.entry
         if entry.skip and not waiver_expired(check):
             # A waiver is known from the manifest alone: a skip mark, so
@@ -235,20 +237,44 @@ class DefaultItem(pytest.Item):
         return self.result
 
     def held_without_io(self) -> bool:
-        """Whether the check holds judged only from what the target has
-        already answered (:meth:`DefaultsRun.holds_from_cache`); if it does,
-        its result is recorded as by :meth:`runtest`."""
-        if not self.run.holds_from_cache(self.check):
+        """Whether the check holds, run once against a read-only view of
+        what it declares it reads (:meth:`DefaultsRun.fetched_view`), when
+        all of that is already fetched: no I/O, nothing to capture. If it
+        holds, its result is recorded as by :meth:`runtest`; whatever else it
+        ends in is kept for :meth:`runtest` to report, so pytest's protocol
+        never runs the check a second time."""
+        view = self.run.fetched_view(self.check)
+        if view is None:
+            return False
+        try:
+            findings = self.run.run_check(self.check, view)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            self._outcome = exc
+            return False
+        if findings:
+            self._outcome = findings
             return False
         self._finish(findings=[])
         return True
+
+    def _run_check(self) -> list[Finding]:
+        """The check's findings: what :meth:`held_without_io` kept, else
+        the check run now."""
+        outcome, self._outcome = self._outcome, None
+        if outcome is None:
+            return self.run.run_check(self.check)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def runtest(self) -> None:
         witness = self.config.stash[SESSION_KEY].witness()
         if witness is not None:
             witness.checking(self.nodeid)
         try:
-            findings = list(self.check.run(self.run.target) or ())
+            findings = self._run_check()
         except NotApplicable as exc:
             self._finish(skipped=str(exc))
             # Reported at the manifest line (reportinfo), not at this module.

@@ -1,15 +1,16 @@
-"""What a probe is: a request and its response.
+"""What a probe is: a request, its response, and what a check reads.
 
-The words every part of the target shares (the transports, the clients they
-send through, the checks), kept free of pytest,
-httpx and pydantic: the upload client and the command line import them.
+The words every part of the target shares (the transports, the clients
+they send through, the checks and their read-only view), kept free of
+pytest, httpx and pydantic: the upload client and the command line import
+them.
 """
 
 from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .outcomes import TargetUnavailable
@@ -103,3 +104,42 @@ class RequestFailed(TargetUnavailable):
 
 class RequestTimedOut(RequestFailed):
     """A request had no answer within ``[target].timeout``."""
+
+
+class Reads:
+    """What a check reads through the target, declared on :class:`Check`
+    (``Check(..., reads=Reads(ProbeRequest("/")))``): the responses to
+    ``requests`` (:meth:`Target.response`), the application object
+    (``app=True``, :meth:`Target.app`), objects loaded by reference
+    (``objects``, :meth:`Target.load`).
+
+    A check that declares its reads is run, once, against a read-only view
+    holding exactly those (:class:`.view.TargetView`), fetched first; a read
+    that failed raises its failure where the check reads it. Once all of it
+    has been fetched for an earlier check, the check is judged without any
+    I/O, and a pass is reported without pytest's per-phase protocol. It must
+    send nothing of its own (:meth:`Target.fetch`, :meth:`Target.send_body`):
+    such a check declares no reads and is handed the target itself.
+    """
+
+    __slots__ = ("app", "objects", "requests")
+
+    def __init__(self, *requests: ProbeRequest, app: bool = False, objects: Iterable[str] = ()) -> None:
+        self.requests = requests
+        self.app = app
+        self.objects = tuple(objects)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.requests, self.app, self.objects)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reads) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = [repr(request) for request in self.requests]
+        shown += ["app=True"] if self.app else []
+        shown += [f"objects={self.objects!r}"] if self.objects else []
+        return f"Reads({', '.join(shown)})"

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .checks import Check, CheckKind
 from .manifest import Manifest, load_manifest
-from .target import CacheMiss, Target
+from .outcomes import Finding
+from .target import Target
+from .view import TargetView
 
 
 @dataclass
@@ -60,25 +62,25 @@ class DefaultsRun:
             self._checks = distinct_ids(found)
         return self._checks
 
-    def holds_from_cache(self, check: Check) -> bool:
-        """Whether ``check`` holds, judged only from what the target has
-        already answered: ``False`` when it drifts, finds something, cannot
-        run, or would have to import, start or call the target.
-
-        No I/O happens, so the caller may report the pass without the
-        ceremony a request needs (output capture, log capture); anything
-        else runs ``check`` again the ordinary way, to the same answer.
+    def fetched_view(self, check: Check) -> TargetView | None:
+        """The read-only view ``check`` runs against when all it declares it
+        reads (:attr:`Check.reads`) is already fetched: running it then
+        imports, starts and sends nothing, so the caller may report a pass
+        without the ceremony a request needs (output capture, log capture).
+        ``None`` when it declares nothing, or something is not fetched yet.
         """
-        if not check.reads_only_target:
-            return False
-        target = self.target
-        target.cached_only = True
-        try:
-            return not any(True for _ in check.run(target) or ())
-        except (Exception, CacheMiss):
-            return False
-        finally:
-            target.cached_only = False
+        return self.target.fetched(check.reads) if check.reads is not None else None
+
+    def run_check(self, check: Check, view: TargetView | None = None) -> list[Finding]:
+        """Run ``check``: against ``view`` if given; one that declares its
+        reads against a view of them, fetched now; any other against the
+        target itself. Returns its findings, raises what it ends in."""
+        if view is None and check.reads is not None:
+            view = self.target.view(check.reads)
+        # The view offers the reading half of the target's interface, all a
+        # check that declares its reads may use.
+        reader = self.target if view is None else cast("Target", view)
+        return list(check.run(reader) or ())
 
     def close(self, hurry: bool = False) -> None:
         self.target.close(hurry)

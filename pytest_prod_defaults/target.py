@@ -8,6 +8,9 @@ shares one response per distinct request between all checks (fifty header
 entries on ``/`` cost one GET), or one failure: a request that got no answer
 is not sent again. Probes are stateless: no cookie jar carries a cookie from
 one response into another request.
+
+A check that declares what it reads (:class:`.probes.Reads`) is handed a
+read-only :class:`.view.TargetView` of those instead of the target.
 """
 
 from __future__ import annotations
@@ -15,24 +18,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .app_import import ModuleSpace, import_app
 from .app_loop import BodyProgress, ProbeLoop
 from .model import Target as TargetSpec
 from .outcomes import NotApplicable, TargetUnavailable
-from .probes import BODY_LIMIT, ProbeRequest, ProbeResponse, RequestFailed
+from .probes import BODY_LIMIT, ProbeRequest, ProbeResponse, Reads, RequestFailed
 from .redaction import MIN_COOKIE_LENGTH, NotYet, Redactor, redacted_output, secret_name
 from .transport import DEFAULT_BASE_URL, Content, Transport
+from .view import NOT_DECLARED, Failed, TargetView
 
-__all__ = ["BODY_LIMIT", "DEFAULT_HEADERS", "CacheMiss", "ProbeRequest", "ProbeResponse", "Target"]
+__all__ = ["BODY_LIMIT", "DEFAULT_HEADERS", "ProbeRequest", "ProbeResponse", "Target"]
 
-
-class CacheMiss(BaseException):
-    """Raised while :attr:`Target.cached_only` is set by anything that would
-    import, start or call the target. A ``BaseException``, so a check's own
-    ``except Exception`` cannot mistake it for an answer."""
-
+T = TypeVar("T")
 
 DEFAULT_HEADERS = (("accept", "*/*"), ("accept-encoding", "gzip, deflate"), ("user-agent", "pytest-prod-defaults"))
 """Sent with every probe in every mode, so the app sees the same request
@@ -70,10 +69,6 @@ class Target:
     importing: int = 0
     """How many imports of the app's modules are under way: a secrets source
     asked meanwhile would find a module half made."""
-    cached_only: bool = False
-    """While set, only what the target already answered is read: a response
-    not yet fetched, an app not yet loaded, any request raise
-    :class:`CacheMiss` instead of doing I/O."""
 
     def __post_init__(self, redactor: Redactor | None) -> None:
         self.redact = redactor if redactor is not None else Redactor.for_target(self.spec.headers)
@@ -87,8 +82,6 @@ class Target:
 
     def _start(self) -> ProbeLoop:
         """The loop the transport runs on, once the app has started."""
-        if self.cached_only:  # every request and the app's import pass here
-            raise CacheMiss
         if not self._started:
             self._started = True
             try:
@@ -190,8 +183,6 @@ class Target:
         if self.spec.app is None:
             raise NotApplicable(f"mode = {self.spec.mode!r} has no application object; give [target].app to inspect it")
         if self._app is None:
-            if self.cached_only:
-                raise CacheMiss
             if self.spec.mode == "url":
                 self._app = self._import(self.spec.app)
             else:
@@ -284,3 +275,42 @@ class Target:
         for name, value in [*DEFAULT_HEADERS, *self.spec.headers.items(), *host, *request.headers]:
             merged[name.lower()] = (name, value)
         return list(merged.values())
+
+    # -- read-only views for checks that declare their reads ---------------
+
+    def fetched(self, reads: Reads) -> TargetView | None:
+        """A view of ``reads`` when all of it is already here, so nothing is
+        imported, started or sent; else ``None``."""
+        # Once per item judged from the cache: one lookup per request.
+        responses: dict[ProbeRequest, ProbeResponse | Failed] = {}
+        for request in reads.requests:
+            found = self._responses.get(request)
+            if found is None:
+                return None
+            responses[request] = found
+        if (reads.app and self._app is None) or not all(reference in self._objects for reference in reads.objects):
+            return None
+        app = self._app if reads.app else NOT_DECLARED
+        objects = {reference: _held(self._objects[reference]) for reference in reads.objects}
+        return TargetView(self.spec, self.base_url, self.redact, responses, app, objects)
+
+    def view(self, reads: Reads) -> TargetView:
+        """A view of ``reads``, fetching (importing, starting, requesting)
+        what is not here yet, in the order declared; a read that fails is
+        held as its failure, for the check to meet where it reads it."""
+        responses = {request: _read(self.response, request) for request in reads.requests}
+        app = _read(self.app) if reads.app else NOT_DECLARED
+        objects = {reference: _read(self.load, reference) for reference in reads.objects}
+        return TargetView(self.spec, self.base_url, self.redact, responses, app, objects)
+
+
+def _read(get: Callable[..., T], *args: Any) -> T | Failed:
+    try:
+        return get(*args)
+    except (TargetUnavailable, NotApplicable) as exc:
+        return Failed(exc)
+
+
+def _held(found: Any) -> Any:
+    """A loaded object as a view holds it: a remembered failure as :class:`Failed`."""
+    return Failed(found) if isinstance(found, TargetUnavailable) else found

@@ -16,9 +16,12 @@ from typing import Any
 import pytest
 from conftest import QUIET, Project
 
+from pytest_prod_defaults.outcomes import Drift
+from pytest_prod_defaults.probes import Reads
 from pytest_prod_defaults.registry import builtin_kind_modules, ordered_kinds
 from pytest_prod_defaults.runner import DefaultsRun
-from pytest_prod_defaults.target import CacheMiss, ProbeRequest
+from pytest_prod_defaults.target import ProbeRequest
+from pytest_prod_defaults.view import UndeclaredRead
 
 HEADERS = 5
 PATHS = ("/a", "/b")
@@ -388,6 +391,98 @@ def unraisable_report(result: pytest.RunResult) -> list[str]:
     ]
 
 
+# -- each check runs once, whichever way it is reported -----------------------
+
+# A third-party kind that declares what it reads, and notes every run of
+# each check: the first item of each path must fetch, the others read the
+# cache; one drifts and one finds something, so they are reported through
+# pytest's protocol after running on the fast path.
+COUNTED_KIND = """
+    from pathlib import Path
+
+    from pytest_prod_defaults import BaseKind, Check, Drift, Entry, Finding, ProbeRequest, Reads
+
+
+    class CountedEntry(Entry):
+        path: str
+        header: str
+        value: str
+        finds: bool = False
+
+
+    class CountedKind(BaseKind):
+        key = "counted"
+        many = True
+        model = CountedEntry
+
+        def checks(self, entry, manifest):
+            def run(target):
+                with Path("runs.log").open("a") as runs:
+                    runs.write(entry.name + "\\n")
+                live = target.response(ProbeRequest(entry.path)).first(entry.header)
+                if live != entry.value:
+                    raise Drift(f"counted {entry.name}", repr(entry.value), repr(live))
+                return [Finding(f"counted {entry.name} found", ("something",))] if entry.finds else []
+
+            yield Check("counted", entry.name, None, entry, run, READS)
+
+
+    def pytest_prod_defaults_kinds():
+        return [CountedKind()]
+"""
+COUNTED = [
+    ("first", "/a", "X-Default-0", "value-0", False),  # the first item: GETs /a
+    ("cached", "/a", "X-Default-1", "value-1", False),
+    ("drifts", "/a", "X-Default-2", "drifted", False),
+    ("finds", "/a", "X-Default-3", "value-3", True),
+    ("fetches-b", "/b", "X-Default-0", "value-0", False),  # GETs /b
+    ("cached-b", "/b", "X-Default-1", "value-1", False),
+    ("last", "/b", "X-Default-4", "value-4", False),  # tears the manifest down
+]
+
+
+def counted_project(project: Project, reads: str) -> None:
+    project.app(APP)
+    project.pytester.makeconftest(COUNTED_KIND.replace("READS", reads))
+    lines = ["[target]", 'app = "app:app"', ""]
+    for name, path, header, value, finds in COUNTED:
+        lines += ["[[counted]]", f'name = "{name}"', f'path = "{path}"', f'header = "{header}"', f'value = "{value}"']
+        lines += ["finds = true", ""] if finds else [""]
+    project.manifest("\n".join(lines) + QUIET)
+
+
+def counted_runs(project: Project) -> list[str]:
+    return (project.path / "runs.log").read_text().splitlines()
+
+
+def test_no_check_runs_twice_and_passes_read_from_the_cache_are_still_reported_directly(project: Project) -> None:
+    counted_project(project, "reads=Reads(ProbeRequest(entry.path))")
+    recorder = PhaseRecorder()
+    result = run(project, "-W", "default::pytest.PytestWarning", plugins=(recorder,))
+    result.assert_outcomes(passed=len(COUNTED) - 1, failed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*counted drifts: documented 'drifted', live 'value-2'*"])
+    result.stdout.fnmatch_lines(["*counted finds found: something*"])
+    # Each check ran exactly once, in manifest order.
+    assert counted_runs(project) == [name for name, *_ in COUNTED]
+    # Only the passes read from the cache were reported directly; the drift
+    # and the finding ran there too, and pytest's protocol reported them.
+    ids = {name: f"defaults.toml::counted:{name}" for name, *_ in COUNTED}
+    assert recorder.setup == [ids[name] for name in ids if name not in ("cached", "cached-b")]
+    assert requests_sent(project) == ["GET /a", "GET /b"]
+
+
+def test_a_check_saying_only_reads_only_target_runs_once_through_pytests_protocol(project: Project) -> None:
+    # The spelling before Check.reads is accepted: what such a check reads is
+    # not known before it runs, so it is never tried on the cache first.
+    counted_project(project, "reads_only_target=True")
+    recorder = PhaseRecorder()
+    result = run(project, "-W", "default::pytest.PytestWarning", plugins=(recorder,))
+    result.assert_outcomes(passed=len(COUNTED) - 1, failed=1, warnings=1)
+    assert counted_runs(project) == [name for name, *_ in COUNTED]
+    assert recorder.setup == [f"defaults.toml::counted:{name}" for name, *_ in COUNTED]  # none directly
+    assert requests_sent(project) == ["GET /a", "GET /b"]
+
+
 # -- the pytest-free side: judging a check from cached responses only -------
 
 
@@ -402,23 +497,31 @@ def requests_sent(project: Project) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def test_holds_from_cache_sends_nothing_and_needs_the_response_fetched(project: Project) -> None:
+def test_a_fetched_view_sends_nothing_and_needs_the_response_fetched(project: Project) -> None:
     project.app(APP)
     run_ = open_run(project, manifest({1: "drifted"}))
     try:
         by_id = {check.id: check for check in run_.checks()}
         holding, drifting = by_id["header:X-Default-0[/a]"], by_id["header:X-Default-1[/a]"]
-        # Nothing fetched yet: not judged, and the app is not even imported.
-        assert run_.holds_from_cache(holding) is False
+        on_b = by_id["header:X-Default-0[/b]"]
+        # Nothing fetched yet: no view, and the app is not even imported.
+        assert run_.fetched_view(holding) is None
         assert run_.target._app is None
         assert requests_sent(project) == []
-        holding.run(run_.target)  # the ordinary way: imports, starts, GETs /a
+        assert run_.run_check(holding) == []  # the ordinary way: imports, starts, GETs /a
         assert requests_sent(project) == ["GET /a"]
-        assert run_.holds_from_cache(holding) is True
-        assert run_.holds_from_cache(drifting) is False
-        assert run_.holds_from_cache(by_id["header:X-Default-0[/b]"]) is False  # /b not fetched
+        view = run_.fetched_view(holding)
+        assert view is not None
+        assert run_.run_check(holding, view) == []
+        drifting_view = run_.fetched_view(drifting)
+        assert drifting_view is not None
+        with pytest.raises(Drift, match="X-Default-1 on /a"):
+            run_.run_check(drifting, drifting_view)
+        assert run_.fetched_view(on_b) is None  # /b not fetched
         assert requests_sent(project) == ["GET /a"]
-        assert run_.target.cached_only is False  # restored after every judgement
+        # A view is the check's own: the target itself still fetches.
+        assert run_.run_check(on_b) == []
+        assert requests_sent(project) == ["GET /a", "GET /b"]
     finally:
         run_.close()
 
@@ -429,24 +532,39 @@ def test_checks_that_send_requests_are_never_judged_from_cache(project: Project)
     run_ = open_run(project, text)
     try:
         upload = next(check for check in run_.checks() if check.kind == "upload")
+        assert upload.reads is None
         assert upload.reads_only_target is False
         run_.target.response(ProbeRequest("/a"))
-        assert run_.holds_from_cache(upload) is False
+        assert run_.fetched_view(upload) is None
         assert requests_sent(project) == ["GET /a"]
     finally:
         run_.close()
 
 
-def test_cached_only_target_raises_cache_miss_instead_of_io(project: Project) -> None:
+def test_a_view_reads_only_what_its_check_declares_and_never_does_io(project: Project) -> None:
     project.app(APP)
     run_ = open_run(project, manifest())
     target = run_.target
     try:
-        target.cached_only = True
-        with pytest.raises(CacheMiss):
-            target.app()
+        assert target.fetched(Reads(app=True)) is None  # not loaded: no view
+        view = target.fetched(Reads())  # declares nothing: holds nothing
+        assert view is not None
+        with pytest.raises(UndeclaredRead, match="application object"):
+            view.app()
+        with pytest.raises(UndeclaredRead, match="GET /a"):
+            view.response(ProbeRequest("/a"))
+        with pytest.raises(UndeclaredRead, match="sends GET /a"):
+            view.fetch(ProbeRequest("/a"))
+        with pytest.raises(UndeclaredRead, match="sends POST /upload"):
+            view.send_body(ProbeRequest("/upload", "POST"), lambda: _no_chunks())
+        with pytest.raises(UndeclaredRead, match="'app:app'"):
+            view.load("app:app")
         assert target._app is None
     finally:
-        target.cached_only = False
         run_.close()
     assert requests_sent(project) == []
+
+
+async def _no_chunks() -> Any:
+    return
+    yield

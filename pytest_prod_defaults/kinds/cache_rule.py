@@ -35,7 +35,7 @@ from ..cache_control import (
     parse_vary,
     shared_cache_may_store,
 )
-from ..checks import BaseKind, Check, DocumentedHeader
+from ..checks import BaseKind, Check, DocumentedHeader, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Strict, UrlPath
@@ -218,19 +218,20 @@ class CacheRuleKind(BaseKind):
     model = CacheRuleEntry
 
     def checks(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[Check]:
-        def check(detail: str, run: Callable[[Target], None]) -> Check:
-            return Check("cache_rule", entry.name, detail, entry, run, reads_only_target=True)
+        def check(detail: str, run: Callable[[Target], None], request: ProbeRequest) -> Check:
+            return Check("cache_rule", entry.name, detail, entry, run, reads=Reads(request))
 
         for path in entry.cached:
-            yield check(path, partial(check_cached, entry, path))
+            yield check(path, partial(check_cached, entry, path), ProbeRequest(path))
             if entry.vary:
-                yield check(f"{path} vary", partial(check_vary, entry, path))
+                yield check(f"{path} vary", partial(check_vary, entry, path), ProbeRequest(path))
             for condition, name in entry.bypass.conditions():
                 subject = f"{path} with {condition} {name}"
                 request = bypass_request(path, condition, name)
-                yield check(f"{path} {condition} {name}", partial(check_uncacheable, entry, subject, request))
+                yield check(f"{path} {condition} {name}", partial(check_uncacheable, entry, subject, request), request)
         for path in entry.not_cached:
-            yield check(path, partial(check_uncacheable, entry, path, ProbeRequest(path)))
+            request = ProbeRequest(path)
+            yield check(path, partial(check_uncacheable, entry, path, request), request)
 
     def probed_paths(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[str]:
         return [*entry.cached, *entry.not_cached]

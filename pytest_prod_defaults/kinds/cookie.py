@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, field_validator
 from pydantic.json_schema import WithJsonSchema
 
-from ..checks import BaseKind, Check, DocumentedHeader
+from ..checks import BaseKind, Check, DocumentedHeader, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, UrlPath
@@ -198,7 +198,7 @@ class CookieKind(BaseKind):
 
     def checks(self, entry: CookieEntry, manifest: Manifest) -> Iterable[Check]:
         def check(detail: str, run: Callable[[Target], None]) -> Check:
-            return Check("cookie", entry.name, detail, entry, run, reads_only_target=True)
+            return Check("cookie", entry.name, detail, entry, run, reads=Reads(ProbeRequest(entry.path, entry.method)))
 
         yield check("set", partial(check_set, entry))
         for attribute in documented_attributes(entry):

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import model_validator
 from pydantic.json_schema import WithJsonSchema
 
-from ..checks import BaseKind, Check, DocumentedHeader
+from ..checks import BaseKind, Check, DocumentedHeader, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Regex, UrlPath
@@ -124,7 +124,8 @@ class HeaderKind(BaseKind):
 
     def checks(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[Check]:
         for path in self.paths(entry, manifest):
-            yield Check("header", entry.name, path, entry, partial(check_header, entry, path), reads_only_target=True)
+            reads = Reads(ProbeRequest(path))
+            yield Check("header", entry.name, path, entry, partial(check_header, entry, path), reads=reads)
 
     def probed_paths(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[str]:
         return self.paths(entry, manifest)

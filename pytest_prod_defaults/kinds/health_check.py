@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ..checks import BaseKind, Check
+from ..checks import BaseKind, Check, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, HttpStatus, UrlPath
@@ -210,11 +210,12 @@ class HealthCheckKind(BaseKind):
     def checks(self, entry: HealthCheckEntry, manifest: Manifest) -> Iterable[Check]:
         health = HealthCheck(entry)
         name = health.name
-        yield Check("health_check", name, "status", entry, health.check_status, reads_only_target=True)
+        reads = Reads(health.request)
+        yield Check("health_check", name, "status", entry, health.check_status, reads=reads)
         if entry.content_type is not None:
-            yield Check("health_check", name, "content_type", entry, health.check_content_type, reads_only_target=True)
+            yield Check("health_check", name, "content_type", entry, health.check_content_type, reads=reads)
         if entry.json_body is not None:
-            yield Check("health_check", name, "json", entry, health.check_json, reads_only_target=True)
+            yield Check("health_check", name, "json", entry, health.check_json, reads=reads)
         if entry.max_ms is not None:
             yield Check("health_check", name, "latency", entry, health.check_latency)
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict
 from pydantic.json_schema import WithJsonSchema
 
-from ..checks import BaseKind, Check
+from ..checks import BaseKind, Check, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import DOCUMENTATION_FIELDS, Documentation, Entry
@@ -238,7 +238,7 @@ class SettingsKind(BaseKind):
                 setting_entry(entry, key, setting, manifest),
                 partial(check_setting, key, setting.value),
                 line=manifest.line_of("settings", key),
-                reads_only_target=True,
+                reads=Reads(app=True),
             )
 
 

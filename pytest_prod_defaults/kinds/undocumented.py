@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from ..checks import BaseKind, Check, DocumentedHeader
+from ..checks import BaseKind, Check, DocumentedHeader, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HeaderName, Policy
@@ -219,9 +219,9 @@ class UndocumentedKind(BaseKind):
     """Without an ``[undocumented]`` table every policy is ``warn``."""
 
     def checks(self, entry: UndocumentedPolicy, manifest: Manifest) -> Iterable[Check]:
-        def check(name: str, detail: str | None, run: Any, reads_only_target: bool) -> Check:
+        def check(name: str, detail: str | None, run: Any, reads: Reads | None) -> Check:
             line = manifest.line_of("undocumented", name)
-            return Check("undocumented", name, detail, entry, run, line=line, reads_only_target=reads_only_target)
+            return Check("undocumented", name, detail, entry, run, line=line, reads=reads)
 
         # Headers and settings only read responses and app attributes;
         # middleware and config may import the classes and settings they name.
@@ -230,15 +230,15 @@ class UndocumentedKind(BaseKind):
             expected = cookies_expected(manifest)
             for path in probed_paths(manifest):
                 run = partial(undocumented_headers, entry, path, documented, expected.get(path, []))
-                yield check("headers", path, run, True)
+                yield check("headers", path, run, Reads(ProbeRequest(path)))
         if entry.settings != "off":
-            yield check("settings", None, partial(undocumented_settings, entry, manifest), True)
+            yield check("settings", None, partial(undocumented_settings, entry, manifest), Reads(app=True))
         if entry.middleware != "off":
-            yield check("middleware", None, partial(undocumented_middleware, entry, manifest), False)
+            yield check("middleware", None, partial(undocumented_middleware, entry, manifest), None)
         config = manifest.section("config")
         if entry.config != "off" and isinstance(config, ConfigEntry):
             live = LiveConfig(config.object)
-            yield check("config", None, partial(undocumented_config, entry, config, live), False)
+            yield check("config", None, partial(undocumented_config, entry, config, live), None)
 
 
 @hookimpl
