@@ -282,23 +282,27 @@ class Target:
         """A view of ``reads`` when all of it is already here, so nothing is
         imported, started or sent; else ``None``."""
         # Once per item judged from the cache: one lookup per request.
-        responses: dict[ProbeRequest, ProbeResponse | Failed] = {}
+        responses: list[tuple[ProbeRequest, ProbeResponse | Failed]] = []
         for request in reads.requests:
             found = self._responses.get(request)
             if found is None:
                 return None
-            responses[request] = found
-        if (reads.app and self._app is None) or not all(reference in self._objects for reference in reads.objects):
+            responses.append((request, found))
+        if reads.app and self._app is None:
             return None
+        objects = None
+        if reads.objects:
+            if not all(reference in self._objects for reference in reads.objects):
+                return None
+            objects = {reference: _held(self._objects[reference]) for reference in reads.objects}
         app = self._app if reads.app else NOT_DECLARED
-        objects = {reference: _held(self._objects[reference]) for reference in reads.objects}
         return TargetView(self.spec, self.base_url, self.redact, responses, app, objects)
 
     def view(self, reads: Reads) -> TargetView:
         """A view of ``reads``, fetching (importing, starting, requesting)
         what is not here yet, in the order declared; a read that fails is
         held as its failure, for the check to meet where it reads it."""
-        responses = {request: _read(self.response, request) for request in reads.requests}
+        responses = [(request, _read(self.response, request)) for request in reads.requests]
         app = _read(self.app) if reads.app else NOT_DECLARED
         objects = {reference: _read(self.load, reference) for reference in reads.objects}
         return TargetView(self.spec, self.base_url, self.redact, responses, app, objects)

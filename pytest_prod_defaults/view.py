@@ -11,7 +11,7 @@ without any I/O, and it runs once, whichever way pytest reports it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .probes import ProbeRequest, ProbeResponse
@@ -54,13 +54,15 @@ class TargetView:
         spec: TargetSpec,
         base_url: str,
         redact: Redactor,
-        responses: Mapping[ProbeRequest, ProbeResponse | Failed],
+        responses: Sequence[tuple[ProbeRequest, ProbeResponse | Failed]],
         app: Any = NOT_DECLARED,
         objects: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = spec
         self.base_url = base_url
         self.redact = redact
+        # Pairs, not a dict: a check declares a request or two, and the
+        # fast path runs this once per item.
         self._responses = responses
         self._app = app
         self._objects: Mapping[str, Any] = objects or {}
@@ -71,12 +73,12 @@ class TargetView:
 
     def response(self, request: ProbeRequest) -> ProbeResponse:
         """The response to ``request``, one of those declared."""
-        found = self._responses.get(request)
-        if found is None:
-            raise UndeclaredRead(_undeclared(f"the response to {request.method} {request.path}"))
-        if type(found) is Failed:
-            found.raise_it()
-        return found  # type: ignore[return-value]
+        for declared, found in self._responses:
+            if declared == request:
+                if type(found) is Failed:
+                    found.raise_it()
+                return found  # type: ignore[return-value]
+        raise UndeclaredRead(_undeclared(f"the response to {request.method} {request.path}"))
 
     def app(self) -> Any:
         """The application object, when declared (``Reads(app=True)``)."""
