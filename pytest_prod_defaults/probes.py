@@ -106,6 +106,7 @@ class RequestTimedOut(RequestFailed):
     """A request had no answer within ``[target].timeout``."""
 
 
+@dataclass(frozen=True, init=False)
 class Reads:
     """What a check reads through the target, declared on :class:`Check`
     (``Check(..., reads=Reads(ProbeRequest("/")))``): the responses to
@@ -122,24 +123,11 @@ class Reads:
     such a check declares no reads and is handed the target itself.
     """
 
-    __slots__ = ("app", "objects", "requests")
+    requests: tuple[ProbeRequest, ...]
+    app: bool
+    objects: tuple[str, ...]
 
     def __init__(self, *requests: ProbeRequest, app: bool = False, objects: Iterable[str] = ()) -> None:
-        self.requests = requests
-        self.app = app
-        self.objects = tuple(objects)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.requests, self.app, self.objects)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Reads) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        shown = [repr(request) for request in self.requests]
-        shown += ["app=True"] if self.app else []
-        shown += [f"objects={self.objects!r}"] if self.objects else []
-        return f"Reads({', '.join(shown)})"
+        object.__setattr__(self, "requests", requests)
+        object.__setattr__(self, "app", app)
+        object.__setattr__(self, "objects", tuple(objects))
