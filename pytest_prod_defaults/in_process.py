@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .app_import import environment, one_line
 from .app_loop import AppExited, LifespanReturned, ProbeLoop, lifespan_guard
 from .asgi_client import call_app
-from .model import Target as TargetSpec
 from .outcomes import TargetUnavailable
 from .probes import BODY_LIMIT, ProbeRequest, ProbeResponse, RequestTimedOut
 from .transport import Content, Headers, Transport
 
+if TYPE_CHECKING:
+    from .model import Target as TargetSpec
+
 
 class InProcessTransport(Transport):
+    """Each probe an ASGI call of the app, on the probes' loop."""
+
     def __init__(self, app: Any, lifespan: Any = None) -> None:
         self.app = app
         """The app as probes call it (wrapped for its lifespan state)."""

@@ -13,20 +13,25 @@ import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .app_import import environment, one_line
 from .app_loop import LoopWatch, ProbeLoop, StartupWatch
-from .model import Target as TargetSpec
 from .outcomes import TargetUnavailable
 from .probes import BODY_LIMIT, ProbeRequest, ProbeResponse, RequestFailed, RequestTimedOut, open_ended
 from .redaction import Redactor
 from .transport import Content, Headers, Transport
 
+if TYPE_CHECKING:
+    from .model import Target as TargetSpec
+
 
 class SocketTransport(Transport):
+    """Each probe an HTTP/1.1 exchange with ``base_url``; in mode
+    ``server``, the uvicorn serving the app stopped on close."""
+
     def __init__(self, base_url: str, redact: Redactor, stop_server: Callable[[float], None] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.redact = redact
