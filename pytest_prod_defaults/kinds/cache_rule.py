@@ -80,12 +80,13 @@ class Bypass(Strict):
     """Request conditions under which a cached example must not be cached."""
 
     cookies: list[CookieName] = Field(
-        default_factory=list, description="cookies: requested with one of these, an example is uncacheable"
+        default_factory=list,
+        description="cookie names: each `cached` example, requested again with that cookie, must be uncacheable",
     )
     headers: list[HeaderName] = Field(
-        default_factory=list, description="request headers (sent with a dummy value), likewise"
+        default_factory=list, description="request header names: likewise, the header sent with a dummy value"
     )
-    query: list[QueryName] = Field(default_factory=list, description="query parameters, likewise")
+    query: list[QueryName] = Field(default_factory=list, description="query parameter names: likewise")
 
     def conditions(self) -> list[tuple[str, str]]:
         """``(kind, name)`` pairs in item order: cookies, headers, query."""
