@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import Project
 
-# The README's custom-kind example moved here; the README links to it.
-README = Path(__file__).parent.parent / "docs" / "custom-kinds.md"
+README = Path(__file__).parent.parent / "README.md"
 
 
 def readme_blocks() -> dict[str, str]:
