@@ -142,12 +142,18 @@ class Documentation(Strict):
     roll it back, and a waiver. Every entry carries them; so does one
     setting written in its table form."""
 
-    why: str | None = None
-    owner: str | None = None
-    rollback: str | None = None
-    docs: str | None = None
-    skip: str | None = None
-    until: datetime.date | None = None
+    why: str | None = Field(default=None, description="why this default exists")
+    owner: str | None = Field(default=None, description="who decides it; falls back to `[service].owner`")
+    rollback: str | None = Field(default=None, description="how to undo a change to it, in one or two sentences")
+    docs: str | None = Field(default=None, description="a link")
+    skip: str | None = Field(
+        default=None, description="a reason (a waiver): the entry is reported as skipped with it, not run"
+    )
+    until: datetime.date | None = Field(
+        default=None,
+        description="with `skip`: the waiver's expiry date; after it the entry runs again, and a failure says"
+        " the waiver has expired",
+    )
 
     @model_validator(mode="after")
     def _until_needs_skip(self) -> Documentation:
@@ -159,7 +165,11 @@ class Documentation(Strict):
 class Entry(Documentation):
     """Fields every manifest entry carries: it is documentation first."""
 
-    name: str | None = None
+    name: str | None = Field(
+        default=None,
+        description="short human name, in the item's id and its failures; each kind has a sensible default"
+        " (the path, the middleware's class)",
+    )
 
     _line: int | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
@@ -198,19 +208,23 @@ ENTRY_PEOPLE_FIELDS = ("name", *DOCUMENTATION_FIELDS)
 
 
 class Profile(Strict):
-    """Describes a bundled or shared baseline: what it follows, and as of when."""
+    """A bundled or shared baseline (a file others extend): what it follows, and as of when."""
 
-    name: str
-    title: str | None = None
-    source: str | None = None
-    date: datetime.date | None = None
-    notes: str | None = None
+    name: str = Field(description="the baseline's short name (a bundled profile's is the NAME of `profile:NAME`)")
+    title: str | None = Field(default=None, description="what the baseline holds, in one line")
+    source: str | None = Field(default=None, description="a link to the document the baseline follows")
+    date: datetime.date | None = Field(default=None, description="the date of that document: as of when it is followed")
+    notes: str | None = Field(default=None, description="what a reader should know about how it follows its source")
 
 
 class Service(Strict):
-    name: str | None = None
-    owner: str | None = None
-    docs: str | None = None
+    """The service the manifest documents."""
+
+    name: str | None = Field(default=None, description="the service's name, in reports and `prod-defaults docs`")
+    owner: str | None = Field(
+        default=None, description="who owns the service: the owner of every entry that names none"
+    )
+    docs: str | None = Field(default=None, description="a link about the service, in `prod-defaults docs`")
 
 
 APP_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
@@ -226,20 +240,54 @@ AppReference = Annotated[str, AfterValidator(_app_reference)]
 
 
 class Target(Strict):
-    app: AppReference | None = None
-    app_dir: Annotated[str, AfterValidator(_folder)] | None = None
-    env: Annotated[dict[str, str], AfterValidator(_environment)] = Field(default_factory=dict)
-    mode: Literal["asgi", "server", "url"] = "asgi"
-    base_url: str | None = None
-    host: Annotated[str, AfterValidator(_host)] | None = None
+    """What is checked and how it is reached: the app, the mode, what every request carries."""
+
+    app: AppReference | None = Field(
+        default=None,
+        description='the application: "module:attribute", or "module:factory()" to call a factory;'
+        " needed in modes asgi and server, and in url mode for settings, middleware and config",
+    )
+    app_dir: Annotated[str, AfterValidator(_folder)] | None = Field(
+        default=None, description="the folder the app is imported from (default: the manifest's folder)"
+    )
+    env: Annotated[dict[str, str], AfterValidator(_environment)] = Field(
+        default_factory=dict, description="environment variables set before the app is imported, restored afterwards"
+    )
+    mode: Literal["asgi", "server", "url"] = Field(
+        default="asgi",
+        description="asgi: the app in-process; server: the app under uvicorn on 127.0.0.1;"
+        " url: a deployed service at `base_url` (`--defaults-mode` and `--defaults-url` override it)",
+    )
+    base_url: str | None = Field(default=None, description="mode url: the deployed service's http(s):// address")
+    host: Annotated[str, AfterValidator(_host)] | None = Field(
+        default=None, description="the Host header sent with every request (for TrustedHostMiddleware)"
+    )
     # Not in repr: values are often credentials, and --showlocals prints reprs.
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    paths: list[UrlPath] = Field(default_factory=lambda: ["/"])
-    timeout: Seconds = 5.0  # inf would wait forever
-    startup_timeout: Seconds = 30.0
-    """Seconds the app's startup (its lifespan, uvicorn's start) may take."""
-    lifespan: Literal["auto", "on", "off"] = "auto"
-    uvicorn: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description="headers sent with every request; `${VAR}` reads the environment, and no value is ever shown",
+    )
+    paths: list[UrlPath] = Field(
+        default_factory=lambda: ["/"],
+        description="probed for `[[header]]` entries without `paths`, and for undocumented headers",
+    )
+    timeout: Seconds = Field(  # inf would wait forever
+        default=5.0, description="seconds a request may take (for uploads: each wait for the service)"
+    )
+    startup_timeout: Seconds = Field(
+        default=30.0, description="seconds the app's startup (its lifespan, uvicorn's start) may take"
+    )
+    lifespan: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="run the app's lifespan (startup and shutdown): auto runs it when the app supports it,"
+        " on requires it, off never runs it",
+    )
+    uvicorn: dict[str, Any] = Field(
+        default_factory=dict,
+        description="mode server: uvicorn's keyword arguments, as production runs it"
+        " (`server_header = false`, `proxy_headers = true`); an unknown one names the closest",
+    )
 
     @model_validator(mode="after")
     def _mode_has_what_it_needs(self) -> Target:

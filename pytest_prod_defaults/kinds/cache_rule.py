@@ -79,9 +79,14 @@ DocumentedCacheControl = Annotated[str, AfterValidator(_documented_cache_control
 class Bypass(Strict):
     """Request conditions under which a cached example must not be cached."""
 
-    cookies: list[CookieName] = Field(default_factory=list)
-    headers: list[HeaderName] = Field(default_factory=list)
-    query: list[QueryName] = Field(default_factory=list)
+    cookies: list[CookieName] = Field(
+        default_factory=list,
+        description="cookie names: each `cached` example, requested again with that cookie, must be uncacheable",
+    )
+    headers: list[HeaderName] = Field(
+        default_factory=list, description="request header names: likewise, the header sent with a dummy value"
+    )
+    query: list[QueryName] = Field(default_factory=list, description="query parameter names: likewise")
 
     def conditions(self) -> list[tuple[str, str]]:
         """``(kind, name)`` pairs in item order: cookies, headers, query."""
@@ -93,12 +98,24 @@ class Bypass(Strict):
 
 
 class CacheRuleEntry(Entry):
-    name: str
-    cache_control: DocumentedCacheControl | None = None
-    cached: list[UrlPath] = Field(default_factory=list)
-    not_cached: list[UrlPath] = Field(default_factory=list)
-    vary: list[HeaderName] | None = None
-    bypass: Bypass = Field(default_factory=Bypass)
+    """Which responses a shared cache may keep, and for how long: examples
+    that carry a Cache-Control, and examples that must be uncacheable."""
+
+    name: str = Field(description="names the rule's items: `cache_rule:<name>[<example>]`")
+    cache_control: DocumentedCacheControl | None = Field(
+        default=None, description="the Cache-Control every `cached` example carries, compared as a set of directives"
+    )
+    cached: list[UrlPath] = Field(default_factory=list, description="examples that must carry `cache_control`")
+    not_cached: list[UrlPath] = Field(
+        default_factory=list, description="examples that must be uncacheable by a shared cache"
+    )
+    vary: list[HeaderName] | None = Field(
+        default=None, description="names the `cached` examples' Vary must list (others are fine; `*` covers all)"
+    )
+    bypass: Bypass = Field(
+        default_factory=Bypass,
+        description="conditions under which each `cached` example, requested again, must be uncacheable",
+    )
 
     @model_validator(mode="after")
     def _examples_fit_the_rule(self) -> CacheRuleEntry:

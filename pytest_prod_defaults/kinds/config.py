@@ -127,9 +127,15 @@ def shown_value(value: Any) -> str:
 
 
 class ConfigEntry(Entry):
-    object: AppReference
-    values: dict[str, Any] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
+    """The service's settings object (a pydantic-settings ``BaseSettings``
+    instance, or any pydantic model instance), read in-process: one item per
+    documented field."""
+
+    object: AppReference = Field(description='the settings object: "module:attribute"')
+    values: dict[str, Any] = Field(default_factory=dict, description="its fields' documented values")
+    secrets: list[str] = Field(
+        default_factory=list, description="fields documented by name only: each must exist; never compared or shown"
+    )
 
     @model_validator(mode="after")
     def _a_secret_is_never_compared(self) -> ConfigEntry:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, DocumentedHeader
@@ -37,15 +37,18 @@ SameSite = Annotated[
 
 
 class CookieEntry(Entry):
-    name: str
-    path: UrlPath
-    method: HttpMethod = "GET"
-    secure: bool | None = None
-    http_only: bool | None = None
-    same_site: SameSite | None = None
-    max_age: int | None = None
-    domain: str | None = None
-    path_attr: str | None = None
+    """A cookie a response sets, with its documented attributes: each
+    attribute given is its own item; one left out is not compared."""
+
+    name: str = Field(description="the cookie's name")
+    path: UrlPath = Field(description="a path whose response sets the cookie")
+    method: HttpMethod = Field(default="GET", description="the method of that request")
+    secure: bool | None = Field(default=None, description="the Secure attribute is there (`true`) or not (`false`)")
+    http_only: bool | None = Field(default=None, description="the HttpOnly attribute is there or not")
+    same_site: SameSite | None = Field(default=None, description="the SameSite attribute, any case")
+    max_age: int | None = Field(default=None, description="the Max-Age attribute, in seconds")
+    domain: str | None = Field(default=None, description="the Domain attribute (a leading dot and case ignored)")
+    path_attr: str | None = Field(default=None, description="the cookie's Path attribute")
 
     @field_validator("name")
     @classmethod

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Annotated
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, DocumentedHeader
@@ -21,16 +21,23 @@ MATCHERS = ("equals", "contains", "matches", "absent")
 
 
 class HeaderEntry(Entry):
-    name: HeaderName
-    equals: str | None = None
+    """A response header equals, contains or matches a value, or is absent.
+
+    Exactly one of ``equals``, ``contains``, ``matches``, ``absent = true``.
+    """
+
+    name: HeaderName = Field(description="the header's name, any case")
+    equals: str | None = Field(default=None, description="the whole value (spaces at either end ignored)")
     contains: Annotated[
         list[str] | None,
         # For editors: one string is accepted too (see the validator below).
         WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-    ] = None
-    matches: Regex | None = None
-    absent: bool | None = None
-    paths: list[UrlPath] | None = None
+    ] = Field(default=None, description="strings that must each occur in the value (one string alone is fine)")
+    matches: Regex | None = Field(
+        default=None, description="a Python regular expression the whole value must match (a full match)"
+    )
+    absent: bool | None = Field(default=None, description="`true`: the header must not be sent")
+    paths: list[UrlPath] | None = Field(default=None, description="the paths to check, instead of `[target].paths`")
 
     @model_validator(mode="before")
     @classmethod

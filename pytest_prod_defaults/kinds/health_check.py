@@ -35,14 +35,23 @@ def _toml_only_values(value: Any, where: str = "") -> None:
 
 
 class HealthCheckEntry(Entry):
-    path: UrlPath
-    method: HttpMethod = "GET"
-    status: HttpStatus = 200
-    content_type: str | None = None
+    """An endpoint answers with the documented status, content type and JSON,
+    within a latency budget, each its own item; named by its path."""
+
+    path: UrlPath = Field(description="the endpoint")
+    method: HttpMethod = Field(default="GET", description="the method of the request")
+    status: HttpStatus = Field(default=200, description="the status it answers with")
+    content_type: str | None = Field(
+        default=None, description="the media type it answers with; parameters (`charset`) compared only when given"
+    )
     # A field called ``json`` would shadow BaseModel.json; the manifest key is still ``json``.
-    json_body: dict[str, Any] | None = Field(default=None, alias="json")
-    max_ms: float | None = Field(default=None, gt=0)
-    samples: int = Field(default=5, ge=1, le=100)
+    json_body: dict[str, Any] | None = Field(
+        default=None, alias="json", description="the body is JSON holding these keys with these values (recursively)"
+    )
+    max_ms: float | None = Field(
+        default=None, gt=0, description="latency budget in milliseconds: the median of `samples` requests"
+    )
+    samples: int = Field(default=5, ge=1, le=100, description="how many requests `max_ms` is the median of")
 
     @field_validator("content_type")
     @classmethod

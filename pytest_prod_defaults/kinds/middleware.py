@@ -24,12 +24,25 @@ SENSITIVE_OPTION_WORDS = ("secret", "password", "passwd", "token", "api_key", "a
 
 
 class MiddlewareEntry(Entry):
-    middleware_class: str = Field(alias="class", min_length=1)
-    """Class name (``CORSMiddleware``) or dotted path (``starlette.middleware.cors.CORSMiddleware``)."""
-    options: dict[str, Any] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
-    """Options documented by name only (``SessionMiddleware``'s ``secret_key``):
-    each must have been given; never compared, never shown."""
+    """A middleware in ``app.user_middleware``, added with the documented
+    options; named by its class."""
+
+    middleware_class: str = Field(
+        alias="class",
+        min_length=1,
+        description="the class name (`CORSMiddleware`) or dotted path;"
+        ' `BaseHTTPMiddleware` for an `@app.middleware("http")` function',
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the arguments it was added with (a function or class as its dotted path);"
+        " one not passed compares with the constructor's default",
+    )
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="options documented by name only (`secret_key`): each must have been given;"
+        " never compared, never shown",
+    )
 
     @model_validator(mode="after")
     def _a_secret_is_named_not_valued(self) -> MiddlewareEntry:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check
@@ -40,7 +40,7 @@ class DocumentedSetting(Documentation):
     """One documented attribute: its value and, in the table form, people
     fields of its own."""
 
-    value: Any
+    value: Any = Field(description="the attribute's value (`false`: None on the app)")
 
 
 def _documented_setting(data: object) -> object:
@@ -60,8 +60,8 @@ def _documented_setting(data: object) -> object:
 
 
 class SettingsTable(Entry):
-    """``[settings]``: people fields for the whole table; every other key is
-    an application attribute."""
+    """Attributes of the FastAPI (or Starlette) application object, one item
+    each; the people fields apply to every setting in the table."""
 
     model_config = ConfigDict(extra="allow")
     __pydantic_extra__: dict[

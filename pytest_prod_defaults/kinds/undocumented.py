@@ -45,11 +45,18 @@ installed FastAPI has them."""
 
 
 class UndocumentedPolicy(Entry):
-    headers: Policy = "warn"
-    settings: Policy = "warn"
-    middleware: Policy = "warn"
-    config: Policy = "warn"
-    ignore_headers: list[HeaderName] = Field(default_factory=list)
+    """What to do with what is live but the manifest does not mention: fail
+    (a failing item), warn (a pytest warning and a summary line) or off."""
+
+    headers: Policy = Field(
+        default="warn", description="response headers and cookies on a probed path that no entry names"
+    )
+    settings: Policy = Field(default="warn", description="application attributes that `[settings]` omits")
+    middleware: Policy = Field(default="warn", description="middleware with no entry, and options an entry omits")
+    config: Policy = Field(default="warn", description="fields of the config object in neither `values` nor `secrets`")
+    ignore_headers: list[HeaderName] = Field(
+        default_factory=list, description="response headers never reported as undocumented"
+    )
 
     def default_name(self) -> str:
         return "undocumented"

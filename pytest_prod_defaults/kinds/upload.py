@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..bodies import DEFAULT_CONTENT_TYPE, GeneratedBody, multipart_overhead
 from ..checks import BaseKind, Check
@@ -34,14 +34,25 @@ DEFAULT_FIELD = "file"
 
 
 class UploadEntry(Entry):
-    name: str
-    path: UrlPath
-    method: HttpMethod = "POST"
-    encoding: Literal["raw", "multipart"] = "raw"
-    field: str | None = None
-    content_type: str | None = None
-    max_bytes: ByteSize
-    over_limit_status: HttpStatus = 413
+    """A request body limit holds at, and just past, its size: three items,
+    at the limit, over it with Content-Length, and over it streamed."""
+
+    name: str = Field(description="names the entry's items: `upload:<name>[at-limit]`")
+    path: UrlPath = Field(description="where the body is sent")
+    method: HttpMethod = Field(default="POST", description="the method it is sent with")
+    encoding: Literal["raw", "multipart"] = Field(
+        default="raw", description="raw: the body as it is; multipart: a form with one file"
+    )
+    field: str | None = Field(default=None, description='multipart only: the form field of the file (default "file")')
+    content_type: str | None = Field(
+        default=None,
+        description="raw: the request's Content-Type; multipart: the file part's (default application/octet-stream)",
+    )
+    max_bytes: ByteSize = Field(
+        description="the largest request body accepted, multipart framing included: integer bytes, or a size"
+        ' with B, KB, MB, GB, KiB, MiB, GiB ("1 MiB")'
+    )
+    over_limit_status: HttpStatus = Field(default=413, description="the status a body over the limit is answered with")
 
     @field_validator("field")
     @classmethod
