@@ -18,7 +18,6 @@ from .checks import Check
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
 from .outcomes import Drift, NotApplicable, TargetUnavailable, Undocumented
-from .plugin import SESSION_KEY
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
 from .runner import DefaultsRun
@@ -188,6 +187,12 @@ class DefaultsSession:
                 result["id"] = item.nodeid  # several manifests: say which
             report.prod_defaults = result
         return report
+
+
+SESSION_KEY: pytest.StashKey[DefaultsSession] = pytest.StashKey()
+"""Where ``config.stash`` keeps the session's plugin object under
+``--check-defaults``: beside the class it holds, so the entry module imports
+this one and never the reverse."""
 
 
 def manifest_nodeid(config: pytest.Config, run: DefaultsRun) -> str:
