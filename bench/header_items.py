@@ -18,12 +18,20 @@ left out and what remains is the plugin's cost.
 ``--paths 100`` puts the same 100 headers on 100 paths (10,000 items): what
 each further item costs, once the app's start is shared by many.
 
-Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi] [--paths 10]``
+``--against CHECKOUT`` runs the plugin of another checkout of this project
+too (its folder first on ``PYTHONPATH``), in turns with this one: a change's
+before and after in one invocation. ``--unfrozen`` adds this checkout's run
+with ``defaults_full_protocol = true`` (the garbage collector left alone):
+what the freeze of the long-lived objects is worth.
+
+Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi] [--paths 10]
+[--against ../main] [--unfrozen]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -153,8 +161,16 @@ def main() -> int:
         "--app", choices=("fastapi", "asgi"), default="fastapi", help="FastAPI app (default) or a plain ASGI one"
     )
     parser.add_argument("--paths", type=int, default=PATHS, help=f"paths each header is checked on (default {PATHS})")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT", help="also run another checkout's plugin, in turns")
+    parser.add_argument("--unfrozen", action="store_true", help="also run with defaults_full_protocol = true")
     options = parser.parse_args()
     env = pytest_env(options.autoload)
+    if options.against is not None:
+        against = options.against.resolve()
+        if not (against / "pytest_prod_defaults" / "plugin.py").is_file():
+            parser.error(f"--against {options.against}: no pytest_prod_defaults/plugin.py there")
+        # Ahead of the editable install's finder: that checkout's package is imported.
+        against_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(against), env.get("PYTHONPATH")]))}
     # Auto-loaded, the plugin comes from its entry point; named, it would load twice.
     plugins = () if options.autoload else ("pytest_prod_defaults.plugin",)
     outcomes: dict[str, str] = {}
@@ -164,6 +180,17 @@ def main() -> int:
         def checked() -> float:
             run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env)
             outcomes["plugin"] = run.last_line
+            return run.seconds
+
+        def checked_against() -> float:
+            run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, against_env)
+            outcomes["against"] = run.last_line
+            return run.seconds
+
+        def checked_unfrozen() -> float:
+            command = pytest_command("--check-defaults", "-o", "defaults_full_protocol=true", plugins=plugins)
+            run = run_process(command, plugin, env)
+            outcomes["unfrozen"] = run.last_line
             return run.seconds
 
         def bare_items() -> float:
@@ -180,11 +207,15 @@ def main() -> int:
             run = run_process(pytest_command("--collect-only", "items.toml", plugins=plugins), bare, env)
             return run.seconds
 
-        checked()  # warm the file cache; not counted
-        times = interleaved(
-            options.runs,
-            {"plugin": checked, "bare": bare_items, "bare_app": bare_items_and_app, "collect": collect_only},
-        )
+        scenarios = {"plugin": checked}
+        if options.against is not None:
+            scenarios["against"] = checked_against
+        if options.unfrozen:
+            scenarios["unfrozen"] = checked_unfrozen
+        scenarios.update(bare=bare_items, bare_app=bare_items_and_app, collect=collect_only)
+        for scenario in scenarios.values():
+            scenario()  # warm the file and bytecode caches; not counted
+        times = interleaved(options.runs, scenarios)
 
     total = HEADERS * options.paths
     loaded = "every installed pytest plugin" if options.autoload else "no other pytest plugin"
@@ -192,18 +223,31 @@ def main() -> int:
         f"goal 2: {total} header defaults ({options.app} app) vs {total} bare pytest Items, whole process,"
         f" {loaded}; {options.runs} runs, {machine()}"
     )
-    print_table(
-        [
-            ("scenario", "wall time", "outcome"),
-            (f"pytest --check-defaults ({total:,} header items)", spread(times["plugin"]), outcomes["plugin"]),
-            (f"pytest on {total:,} bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
-            ("the same bare Items, the conftest importing the app", spread(times["bare_app"]), outcomes["bare_app"]),
-            ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
-        ]
-    )
+    rows = [
+        ("scenario", "wall time", "outcome"),
+        (f"pytest --check-defaults ({total:,} header items)", spread(times["plugin"]), outcomes["plugin"]),
+    ]
+    if "against" in times:
+        rows.append((f"the same, plugin from {options.against}", spread(times["against"]), outcomes["against"]))
+    if "unfrozen" in times:
+        rows.append(("the same, defaults_full_protocol = true", spread(times["unfrozen"]), outcomes["unfrozen"]))
+    rows += [
+        (f"pytest on {total:,} bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
+        ("the same bare Items, the conftest importing the app", spread(times["bare_app"]), outcomes["bare_app"]),
+        ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
+    ]
+    print_table(rows)
     ratio = median(times["plugin"]) / median(times["bare"])
     per_item = (median(times["plugin"]) - median(times["bare"])) / total * 1000
     print(f"paired ratios: {paired_ratio(times['plugin'], times['bare'])}")
+    for name, label in (("against", str(options.against)), ("unfrozen", "defaults_full_protocol = true")):
+        if name in times:
+            print(
+                f"{label}: {median(times[name]) / median(times['bare']):.2f}x bare Items"
+                f" (paired {paired_ratio(times[name], times['bare'])}); this checkout / it:"
+                f" {median(times['plugin']) / median(times[name]):.2f}x"
+                f" (paired {paired_ratio(times['plugin'], times[name])})"
+            )
     floor = median(times["bare_app"]) / median(times["bare"])
     print(
         f"the app's own import: bare Items importing it = {floor:.2f}x bare Items"
