@@ -5,6 +5,7 @@ the garbage collector is handed back when the session ends."""
 
 from __future__ import annotations
 
+import ast
 import gc
 import json
 import re
@@ -335,6 +336,66 @@ def test_a_freeze_of_the_users_is_left_as_it_was(project: Project) -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# -- the pytest side: pytest's public API only, no import cycle -------------
+
+PYTEST_SIDE = ("plugin", "items", "heap", "reporting")
+"""The modules that import pytest; nothing else in the package does."""
+PACKAGE = Path(__file__).resolve().parent.parent / "pytest_prod_defaults"
+
+
+def _private_uses(path: Path) -> list[str]:
+    """What ``path`` reaches of pytest's (or pluggy's) private side: an
+    import of ``_pytest``, an ``_``-name read from anything but ``self`` or
+    ``cls``, an ``_``-keyword argument, a module name ``_pytest...`` written
+    as a string (recognising pytest's plugins by module)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [alias.name for alias in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules.append(node.module)
+            found += [f"import {module}" for module in modules if module.startswith(("_pytest", "pluggy._"))]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("_"):
+            found.append(f"{node.arg}=")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("_pytest"):
+            found.append(repr(node.value))
+    return [f"{path.name}:{use}" for use in found]
+
+
+def test_the_pytest_side_uses_only_pytests_public_api() -> None:
+    assert [use for name in PYTEST_SIDE for use in _private_uses(PACKAGE / f"{name}.py")] == []
+
+
+def _imported_siblings(path: Path) -> set[str]:
+    """The package's modules ``path`` imports, wherever the import stands
+    (inside a function, under ``TYPE_CHECKING``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "pytest_prod_defaults":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pytest_prod_defaults."):
+            found.add(node.module.split(".")[1])  # type: ignore[union-attr]
+    return found
+
+
+def test_the_pytest_side_imports_no_cycle() -> None:
+    imports = {name: _imported_siblings(PACKAGE / f"{name}.py") & set(PYTEST_SIDE) for name in PYTEST_SIDE}
+
+    def cycle_from(module: str, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if module in path:
+            return (*path[path.index(module) :], module)
+        return next((found for nxt in imports[module] if (found := cycle_from(nxt, (*path, module)))), None)
+
+    assert {name: cycle_from(name, ()) for name in PYTEST_SIDE} == dict.fromkeys(PYTEST_SIDE)
+    # The entry module is the one that imports the others (lazily).
+    assert imports["plugin"] == {"items", "heap", "reporting"}
 
 
 UNRAISABLE_TEST = """
