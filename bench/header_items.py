@@ -37,6 +37,7 @@ import tempfile
 from pathlib import Path
 
 from benchlib import (
+    ProcessRun,
     interleaved,
     machine,
     median,
@@ -174,38 +175,37 @@ def main() -> int:
     # Auto-loaded, the plugin comes from its entry point; named, it would load twice.
     plugins = () if options.autoload else ("pytest_prod_defaults.plugin",)
     outcomes: dict[str, str] = {}
+    cpu: dict[str, list[float]] = {}
+    """CPU seconds of each timed run, by scenario (see ``ProcessRun.cpu_seconds``)."""
+
+    def timed(name: str, run: ProcessRun) -> float:
+        outcomes[name] = run.last_line
+        cpu.setdefault(name, []).append(run.cpu_seconds)
+        return run.seconds
+
     with tempfile.TemporaryDirectory(prefix="bench-headers-") as tmp:
         plugin, bare, bare_app = write_projects(Path(tmp), options.app, options.paths)
 
         def checked() -> float:
-            run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env)
-            outcomes["plugin"] = run.last_line
-            return run.seconds
+            return timed("plugin", run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env))
 
         def checked_against() -> float:
-            run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, against_env)
-            outcomes["against"] = run.last_line
-            return run.seconds
+            command = pytest_command("--check-defaults", plugins=plugins)
+            return timed("against", run_process(command, plugin, against_env))
 
         def checked_unfrozen() -> float:
             command = pytest_command("--check-defaults", "-o", "defaults_full_protocol=true", plugins=plugins)
-            run = run_process(command, plugin, env)
-            outcomes["unfrozen"] = run.last_line
-            return run.seconds
+            return timed("unfrozen", run_process(command, plugin, env))
 
         def bare_items() -> float:
-            run = run_process(pytest_command("items.toml", plugins=plugins), bare, env)
-            outcomes["bare"] = run.last_line
-            return run.seconds
+            return timed("bare", run_process(pytest_command("items.toml", plugins=plugins), bare, env))
 
         def bare_items_and_app() -> float:
-            run = run_process(pytest_command("items.toml", plugins=plugins), bare_app, env)
-            outcomes["bare_app"] = run.last_line
-            return run.seconds
+            return timed("bare_app", run_process(pytest_command("items.toml", plugins=plugins), bare_app, env))
 
         def collect_only() -> float:
-            run = run_process(pytest_command("--collect-only", "items.toml", plugins=plugins), bare, env)
-            return run.seconds
+            command = pytest_command("--collect-only", "items.toml", plugins=plugins)
+            return timed("collect", run_process(command, bare, env))
 
         scenarios = {"plugin": checked}
         if options.against is not None:
@@ -215,6 +215,7 @@ def main() -> int:
         scenarios.update(bare=bare_items, bare_app=bare_items_and_app, collect=collect_only)
         for scenario in scenarios.values():
             scenario()  # warm the file and bytecode caches; not counted
+        cpu.clear()
         times = interleaved(options.runs, scenarios)
 
     total = HEADERS * options.paths
@@ -223,30 +224,36 @@ def main() -> int:
         f"goal 2: {total} header defaults ({options.app} app) vs {total} bare pytest Items, whole process,"
         f" {loaded}; {options.runs} runs, {machine()}"
     )
-    rows = [
-        ("scenario", "wall time", "outcome"),
-        (f"pytest --check-defaults ({total:,} header items)", spread(times["plugin"]), outcomes["plugin"]),
-    ]
-    if "against" in times:
-        rows.append((f"the same, plugin from {options.against}", spread(times["against"]), outcomes["against"]))
-    if "unfrozen" in times:
-        rows.append(("the same, defaults_full_protocol = true", spread(times["unfrozen"]), outcomes["unfrozen"]))
-    rows += [
-        (f"pytest on {total:,} bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
-        ("the same bare Items, the conftest importing the app", spread(times["bare_app"]), outcomes["bare_app"]),
-        ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
-    ]
-    print_table(rows)
+    labels = {
+        "plugin": f"pytest --check-defaults ({total:,} header items)",
+        "against": f"the same, plugin from {options.against}",
+        "unfrozen": "the same, defaults_full_protocol = true",
+        "bare": f"pytest on {total:,} bare Items from items.toml",
+        "bare_app": "the same bare Items, the conftest importing the app",
+        "collect": "pytest --collect-only on the same bare Items",
+    }
+    print_table(
+        [("scenario", "wall time", "CPU time", "outcome")]
+        + [
+            (label, spread(times[name]), spread(cpu[name]), outcomes[name] if name != "collect" else "")
+            for name, label in labels.items()
+            if name in times
+        ]
+    )
     ratio = median(times["plugin"]) / median(times["bare"])
     per_item = (median(times["plugin"]) - median(times["bare"])) / total * 1000
     print(f"paired ratios: {paired_ratio(times['plugin'], times['bare'])}")
+    cpu_ratio = median(cpu["plugin"]) / median(cpu["bare"])
+    print(f"CPU time: {cpu_ratio:.2f}x bare Items (paired {paired_ratio(cpu['plugin'], cpu['bare'])})")
     for name, label in (("against", str(options.against)), ("unfrozen", "defaults_full_protocol = true")):
         if name in times:
             print(
                 f"{label}: {median(times[name]) / median(times['bare']):.2f}x bare Items"
                 f" (paired {paired_ratio(times[name], times['bare'])}); this checkout / it:"
                 f" {median(times['plugin']) / median(times[name]):.2f}x"
-                f" (paired {paired_ratio(times['plugin'], times[name])})"
+                f" (paired {paired_ratio(times['plugin'], times[name])});"
+                f" CPU time: {median(cpu[name]) / median(cpu['bare']):.2f}x bare Items, this checkout / it:"
+                f" {median(cpu['plugin']) / median(cpu[name]):.2f}x (paired {paired_ratio(cpu['plugin'], cpu[name])})"
             )
     floor = median(times["bare_app"]) / median(times["bare"])
     print(

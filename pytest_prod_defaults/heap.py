@@ -45,7 +45,7 @@ class LongLivedHeap:
             self._checked = True
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+    def pytest_runtest_protocol(self) -> None:
         if self._checked and self.enabled and not self._froze and gc.get_freeze_count() == 0:
             gc.freeze()  # never one of the user's undone: only when nothing was frozen
             self._froze = True
