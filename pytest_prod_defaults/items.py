@@ -18,7 +18,6 @@ from .checks import Check
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
 from .outcomes import Drift, NotApplicable, TargetUnavailable, Undocumented
-from .plugin import SESSION_KEY
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
 from .runner import DefaultsRun
@@ -170,16 +169,30 @@ class DefaultsSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if not isinstance(item, DefaultItem) or item.result is None:
+            return report
+        if call.when == "call" and item.result.outcome == "skipped" and isinstance(report.longrepr, tuple):
+            # The check does not apply to this target (runtest's skip): at
+            # the manifest line (reportinfo), as pytest places a skip mark's,
+            # rather than at the line of this module that raised it.
+            path, line, _ = item.reportinfo()
+            report.longrepr = (os.fspath(path), line + 1, report.longrepr[2])
         # The result moves to the report (xdist sends it to the controller);
         # the item keeps nothing it no longer needs, as it lives to the end.
         ran = call.when == "call" or (call.when == "setup" and report.skipped)
-        if ran and isinstance(item, DefaultItem) and item.result is not None:
+        if ran:
             result = item.result.to_dict()
             item.result = None
             if len(self.runs) > 1:
                 result["id"] = item.nodeid  # several manifests: say which
             report.prod_defaults = result
         return report
+
+
+SESSION_KEY: pytest.StashKey[DefaultsSession] = pytest.StashKey()
+"""Where ``config.stash`` keeps the session's plugin object under
+``--check-defaults``: beside the class it holds, so the entry module imports
+this one and never the reverse."""
 
 
 def manifest_nodeid(config: pytest.Config, run: DefaultsRun) -> str:
@@ -251,8 +264,7 @@ class DefaultItem(pytest.Item):
             findings = list(self.check.run(self.run.target) or ())
         except NotApplicable as exc:
             self._finish(skipped=str(exc))
-            # Reported at the manifest line (reportinfo), not at this module.
-            raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
+            raise pytest.skip.Exception(str(exc)) from None  # placed by pytest_runtest_makereport
         except Exception as exc:
             result = self._finish(error=exc)
             if isinstance(exc, Drift):

@@ -1,11 +1,11 @@
-"""Passing comparisons of responses already fetched are reported without
-pytest's per-phase protocol (pytest_prod_defaults/protocol.py): the same
-outcomes, reports and output as the full protocol, which everything else
-still takes (drifts, marks, requests, conftest phase hooks, the ini switch),
-and the garbage collector handed back when the session ends."""
+"""Every default takes pytest's own setup/call/teardown protocol, so every
+plugin and conftest.py sees every phase of every item; what the plugin adds
+for speed (pytest_prod_defaults/heap.py) changes no report and no output, and
+the garbage collector is handed back when the session ends."""
 
 from __future__ import annotations
 
+import ast
 import gc
 import json
 import re
@@ -77,16 +77,11 @@ def item_ids() -> list[str]:
     return [f"defaults.toml::header:X-Default-{i}[{path}]" for i in range(HEADERS) for path in PATHS]
 
 
-FULL_PROTOCOL = [
-    "defaults.toml::header:X-Default-0[/a]",  # the first: sets the manifest up, and GETs /a
-    "defaults.toml::header:X-Default-0[/b]",  # GETs /b
-    "defaults.toml::header:X-Default-4[/b]",  # the last: tears the manifest down
-]
-
-
 class PhaseRecorder:
-    """A plugin object (not a conftest.py) noting which items went through
-    pytest's setup phase, and the garbage collector's state after each."""
+    """A plugin object (not a conftest.py) with a per-phase hook and no
+    report hook (as pytest-randomly reseeding), noting which items went
+    through pytest's setup phase, and the garbage collector's state after
+    each."""
 
     def __init__(self) -> None:
         self.setup: list[str] = []
@@ -103,14 +98,16 @@ def run(project: Project, *args: str, plugins: tuple[object, ...] = ()) -> pytes
     return project.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-rA", *args, plugins=plugins)
 
 
-def test_passing_comparisons_of_fetched_responses_skip_the_per_phase_hooks(project: Project) -> None:
+def test_a_plugin_with_a_per_phase_hook_alone_sees_every_item_set_up(project: Project) -> None:
+    # pytest-randomly's shape: its reseeding must happen for every item.
     project.app(APP)
     project.manifest(manifest())
     recorder = PhaseRecorder()
     result = run(project, plugins=(recorder,))
     result.assert_outcomes(passed=HEADERS * len(PATHS))
-    assert recorder.setup == FULL_PROTOCOL
-    # One request per path, as under the full protocol.
+    assert recorder.setup == item_ids()
+    # Still one request per path: the items after the first on a path read
+    # the response it fetched.
     assert (project.path / "requests.log").read_text().splitlines() == ["GET /a", "GET /b"]
 
 
@@ -127,7 +124,7 @@ class LoggedPhases:
 class MadePhases(LoggedPhases):
     """And which phases pytest_runtest_makereport was called for.
     pytest-rerunfailures, for one, sets per-item state up there on the setup
-    report and reads it on the next."""
+    report and reads it on the next; pytest-html decorates reports there."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -140,9 +137,7 @@ class MadePhases(LoggedPhases):
         return report
 
 
-def test_direct_reports_go_through_makereport_for_every_phase_when_a_plugin_implements_it(
-    project: Project,
-) -> None:
+def test_every_phase_goes_through_makereport_when_a_plugin_implements_it(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
     phases = MadePhases()
@@ -193,9 +188,7 @@ def test_a_plugin_whose_setup_prepares_its_reports_sees_every_item_set_up(
     assert plugin.reported == [nodeid.split("::")[1] for nodeid in item_ids()]
 
 
-def test_direct_reports_are_logged_for_every_phase(project: Project) -> None:
-    # Only pytest's own pytest_runtest_makereport: setup and teardown reports
-    # are made from the call report; they are logged all the same.
+def test_every_phase_of_every_item_is_logged(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
     phases = LoggedPhases()
@@ -203,7 +196,7 @@ def test_direct_reports_are_logged_for_every_phase(project: Project) -> None:
     assert phases.logged == {nodeid: ["setup", "call", "teardown"] for nodeid in item_ids()}
 
 
-def test_the_ini_switch_sends_every_item_through_the_full_protocol(project: Project) -> None:
+def test_the_ini_switch_leaves_the_garbage_collector_alone(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
     recorder = PhaseRecorder()
@@ -244,24 +237,26 @@ def _report_results(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["results"])
 
 
-def test_reports_are_those_of_the_full_protocol(project: Project) -> None:
+def test_the_garbage_collectors_freeze_changes_no_report(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest({3: "drifted"}))
-    direct = run(project, "--junitxml=direct.xml", "--defaults-report=direct.json", "-v")
-    full = run(project, "-o", "defaults_full_protocol=true", "--junitxml=full.xml", "--defaults-report=full.json", "-v")
-    for result in (direct, full):
+    frozen = run(project, "--junitxml=frozen.xml", "--defaults-report=frozen.json", "-v")
+    unfrozen = run(
+        project, "-o", "defaults_full_protocol=true", "--junitxml=unfrozen.xml", "--defaults-report=unfrozen.json", "-v"
+    )
+    for result in (frozen, unfrozen):
         result.assert_outcomes(passed=HEADERS * len(PATHS) - 2, failed=2)
-    assert _junit_cases(project.path / "direct.xml") == _junit_cases(project.path / "full.xml")
-    assert _report_results(project.path / "direct.json") == _report_results(project.path / "full.json")
+    assert _junit_cases(project.path / "frozen.xml") == _junit_cases(project.path / "unfrozen.xml")
+    assert _report_results(project.path / "frozen.json") == _report_results(project.path / "unfrozen.json")
 
     def verdicts(result: pytest.RunResult) -> list[str]:
         return [line for line in result.outlines if line.startswith("defaults.toml::")]
 
-    assert verdicts(direct) == verdicts(full)
-    assert len(verdicts(direct)) == HEADERS * len(PATHS)
+    assert verdicts(frozen) == verdicts(unfrozen)
+    assert len(verdicts(frozen)) == HEADERS * len(PATHS)
 
 
-def test_a_drift_among_direct_reports_fails_with_its_explanation_and_x_stops_there(project: Project) -> None:
+def test_a_drift_among_passing_defaults_fails_with_its_explanation_and_x_stops_there(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest({2: "drifted"}))
     result = run(project, "-x")
@@ -292,11 +287,10 @@ def test_the_apps_output_is_captured_by_the_item_that_sent_the_request(project: 
     )
 
 
-def test_marked_items_take_the_full_protocol(project: Project) -> None:
+def test_a_strict_xfail_on_a_default_that_holds_fails_as_xpass(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
-    # A strict xfail on a default that holds must fail as XPASS(strict):
-    # reported directly, it would pass.
+    # A strict xfail on a default that holds must fail as XPASS(strict).
     project.pytester.makeconftest(
         """
         import pytest
@@ -312,7 +306,7 @@ def test_marked_items_take_the_full_protocol(project: Project) -> None:
     result.stdout.fnmatch_lines(["*XPASS(strict)*known*"])
 
 
-def test_a_waiver_among_direct_reports_is_skipped_with_its_reason(project: Project) -> None:
+def test_a_waiver_among_passing_defaults_is_skipped_with_its_reason(project: Project) -> None:
     project.app(APP)
     text = manifest()
     text = text.replace('name = "X-Default-2"\n', 'name = "X-Default-2"\nskip = "rolled back, INC-7"\n')
@@ -328,8 +322,8 @@ def test_the_garbage_collector_is_frozen_while_reporting_and_handed_back(project
     recorder = PhaseRecorder()
     assert gc.get_freeze_count() == 0
     run(project, plugins=(recorder,)).assert_outcomes(passed=HEADERS * len(PATHS))
-    assert recorder.frozen[0] == 0  # the first item sent a request: nothing frozen yet
-    assert all(count > 0 for count in recorder.frozen[2:])  # the app was loaded: frozen from then on
+    assert recorder.frozen[0] == 0  # the first item loaded the app and sent a request: nothing frozen yet
+    assert all(count > 0 for count in recorder.frozen[2:])  # the app has answered: frozen from then on
     assert gc.get_freeze_count() == 0
 
 
@@ -342,6 +336,66 @@ def test_a_freeze_of_the_users_is_left_as_it_was(project: Project) -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# -- the pytest side: pytest's public API only, no import cycle -------------
+
+PYTEST_SIDE = ("plugin", "items", "heap", "reporting")
+"""The modules that import pytest; nothing else in the package does."""
+PACKAGE = Path(__file__).resolve().parent.parent / "pytest_prod_defaults"
+
+
+def _private_uses(path: Path) -> list[str]:
+    """What ``path`` reaches of pytest's (or pluggy's) private side: an
+    import of ``_pytest``, an ``_``-name read from anything but ``self`` or
+    ``cls``, an ``_``-keyword argument, a module name ``_pytest...`` written
+    as a string (recognising pytest's plugins by module)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [alias.name for alias in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules.append(node.module)
+            found += [f"import {module}" for module in modules if module.startswith(("_pytest", "pluggy._"))]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("_"):
+            found.append(f"{node.arg}=")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("_pytest"):
+            found.append(repr(node.value))
+    return [f"{path.name}:{use}" for use in found]
+
+
+def test_the_pytest_side_uses_only_pytests_public_api() -> None:
+    assert [use for name in PYTEST_SIDE for use in _private_uses(PACKAGE / f"{name}.py")] == []
+
+
+def _imported_siblings(path: Path) -> set[str]:
+    """The package's modules ``path`` imports, wherever the import stands
+    (inside a function, under ``TYPE_CHECKING``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "pytest_prod_defaults":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pytest_prod_defaults."):
+            found.add(node.module.split(".")[1])  # type: ignore[union-attr]
+    return found
+
+
+def test_the_pytest_side_imports_no_cycle() -> None:
+    imports = {name: _imported_siblings(PACKAGE / f"{name}.py") & set(PYTEST_SIDE) for name in PYTEST_SIDE}
+
+    def cycle_from(module: str, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if module in path:
+            return (*path[path.index(module) :], module)
+        return next((found for nxt in imports[module] if (found := cycle_from(nxt, (*path, module)))), None)
+
+    assert {name: cycle_from(name, ()) for name in PYTEST_SIDE} == dict.fromkeys(PYTEST_SIDE)
+    # The entry module is the one that imports the others (lazily).
+    assert imports["plugin"] == {"items", "heap", "reporting"}
 
 
 UNRAISABLE_TEST = """
