@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from .sizes import parse_size
+from .toml_positions import KeyPath
 
 
 def _leading_slash(path: str) -> str:
@@ -156,6 +157,19 @@ class Documentation(Strict):
         return self
 
 
+class KeyLocator(Protocol):
+    """Where the keys of a loaded manifest are written
+    (:class:`~pytest_prod_defaults.extends.Locator`)."""
+
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        """The file that writes ``path`` and its line there."""
+        ...
+
+    def inherited_from(self, path: KeyPath) -> str | None:
+        """``file:line`` of the base an entry was inherited from."""
+        ...
+
+
 class Entry(Documentation):
     """Fields every manifest entry carries: it is documentation first."""
 
@@ -164,19 +178,42 @@ class Entry(Documentation):
     _line: int | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
     _inherited: str | None = PrivateAttr(default=None)
+    # Where the entry is written, kept so that its line (and the base it
+    # comes from) is looked up only when a report or message needs it.
+    _locator: KeyLocator | None = PrivateAttr(default=None)
+    _key: KeyPath = PrivateAttr(default=())
+
+    def written_at(self, locator: KeyLocator | None, key: KeyPath) -> None:
+        """Say where this entry is written: ``key`` of the manifest that
+        ``locator`` knows. Nothing is looked up until asked."""
+        self.__pydantic_private__["_locator"], self.__pydantic_private__["_key"] = locator, key  # type: ignore[index]
 
     # Read straight from pydantic's private store: ``self._line`` goes
     # through BaseModel.__getattr__, a cost every item paid several times.
     @property
     def line(self) -> int | None:
-        """1-based line of this entry in its manifest."""
-        return self.__pydantic_private__["_line"]  # type: ignore[index,no-any-return]
+        """1-based line of this entry in its manifest (found on first use)."""
+        private = self.__pydantic_private__
+        line: int | None = private["_line"]  # type: ignore[index]
+        if line is None and (locator := private["_locator"]) is not None:  # type: ignore[index]
+            line = private["_line"] = locator.locate(private["_key"])[1]  # type: ignore[index]
+        return line
 
     @property
     def inherited(self) -> str | None:
         """``file:line`` of the base manifest this entry comes from (through
         ``extends``), or ``None`` for an entry of the manifest itself."""
-        return self.__pydantic_private__["_inherited"]  # type: ignore[index,no-any-return]
+        private = self.__pydantic_private__
+        inherited: str | None = private["_inherited"]  # type: ignore[index]
+        if inherited is None and (locator := private["_locator"]) is not None:  # type: ignore[index]
+            inherited = private["_inherited"] = locator.inherited_from(private["_key"])  # type: ignore[index]
+        return inherited
+
+    def line_at(self, key: KeyPath) -> int | None:
+        """The line of another key of the manifest this entry was loaded
+        from (``("settings", "debug")``), found now."""
+        locator: KeyLocator | None = self.__pydantic_private__["_locator"]  # type: ignore[index]
+        return locator.locate(key)[1] if locator is not None else None
 
     @property
     def source(self) -> str | None:

@@ -4,6 +4,11 @@
 must name its line. This scanner walks the raw text once and records the line
 on which each table header and each key starts, keyed by the same path a
 validation error reports (``("header", 2, "equals")``).
+
+The scan costs more than the TOML parse itself, and a manifest that loads
+cleanly is often never asked for a line (``prod-defaults init`` checking what
+it wrote, a collect-only run), so :class:`KeyLines` holds a file's text and
+scans it on the first question only.
 """
 
 from __future__ import annotations
@@ -106,3 +111,33 @@ def line_of(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
         if (found := lines.get(tuple(path[:end]))) is not None:
             return found
     return None
+
+
+class KeyLines:
+    """The key lines of one TOML text, found by one scan on first use."""
+
+    __slots__ = ("_lines", "text")
+
+    def __init__(self, text: str = "") -> None:
+        self.text = text
+        self._lines: dict[KeyPath, int] | None = None
+
+    @property
+    def scanned(self) -> bool:
+        """Whether some question has needed the scan yet."""
+        return self._lines is not None
+
+    def lines(self) -> dict[KeyPath, int]:
+        """Every key's line (:func:`key_lines`), scanned now if not yet."""
+        found = self._lines
+        if found is None:
+            found = self._lines = key_lines(self.text)
+        return found
+
+    def get(self, path: KeyPath) -> int | None:
+        """The line of exactly ``path``."""
+        return self.lines().get(path)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        return line_of(self.lines(), path)
