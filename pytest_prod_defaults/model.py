@@ -178,15 +178,16 @@ class Entry(Documentation):
     _line: int | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
     _inherited: str | None = PrivateAttr(default=None)
-    # Where the entry is written, kept so that its line (and the base it
-    # comes from) is looked up only when a report or message needs it.
-    _locator: KeyLocator | None = PrivateAttr(default=None)
-    _key: KeyPath = PrivateAttr(default=())
+    # Where the entry is written (the manifest's locator, the entry's key
+    # path), kept so that its line and the base it comes from are looked up
+    # only when a report or a message needs them. One attribute: pydantic
+    # sets every private default on every entry it builds.
+    _written_at: tuple[KeyLocator, KeyPath] | None = PrivateAttr(default=None)
 
     def written_at(self, locator: KeyLocator | None, key: KeyPath) -> None:
         """Say where this entry is written: ``key`` of the manifest that
         ``locator`` knows. Nothing is looked up until asked."""
-        self.__pydantic_private__["_locator"], self.__pydantic_private__["_key"] = locator, key  # type: ignore[index]
+        self.__pydantic_private__["_written_at"] = (locator, key) if locator is not None else None  # type: ignore[index]
 
     # Read straight from pydantic's private store: ``self._line`` goes
     # through BaseModel.__getattr__, a cost every item paid several times.
@@ -195,8 +196,8 @@ class Entry(Documentation):
         """1-based line of this entry in its manifest (found on first use)."""
         private = self.__pydantic_private__
         line: int | None = private["_line"]  # type: ignore[index]
-        if line is None and (locator := private["_locator"]) is not None:  # type: ignore[index]
-            line = private["_line"] = locator.locate(private["_key"])[1]  # type: ignore[index]
+        if line is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            line = private["_line"] = written[0].locate(written[1])[1]  # type: ignore[index]
         return line
 
     @property
@@ -205,15 +206,15 @@ class Entry(Documentation):
         ``extends``), or ``None`` for an entry of the manifest itself."""
         private = self.__pydantic_private__
         inherited: str | None = private["_inherited"]  # type: ignore[index]
-        if inherited is None and (locator := private["_locator"]) is not None:  # type: ignore[index]
-            inherited = private["_inherited"] = locator.inherited_from(private["_key"])  # type: ignore[index]
+        if inherited is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            inherited = private["_inherited"] = written[0].inherited_from(written[1])  # type: ignore[index]
         return inherited
 
     def line_at(self, key: KeyPath) -> int | None:
         """The line of another key of the manifest this entry was loaded
         from (``("settings", "debug")``), found now."""
-        locator: KeyLocator | None = self.__pydantic_private__["_locator"]  # type: ignore[index]
-        return locator.locate(key)[1] if locator is not None else None
+        written: tuple[KeyLocator, KeyPath] | None = self.__pydantic_private__["_written_at"]  # type: ignore[index]
+        return written[0].locate(key)[1] if written is not None else None
 
     @property
     def source(self) -> str | None:
