@@ -318,8 +318,7 @@ def load_manifest(
         entries = list(value or ()) if kind.many else ([value] if value is not None else [])
         for index, entry in enumerate(entries):
             entry_path: KeyPath = (kind.key, index) if kind.many else (kind.key,)
-            entry._source = locator.file_of(entry_path)
-            entry.written_at(locator, entry_path)  # its line and base: looked up when a report asks
+            entry.written_at(locator, entry_path)  # its file, line and base: looked up when asked
         sections[kind.key] = entries
     return Manifest(
         path=path,

@@ -165,6 +165,10 @@ class KeyLocator(Protocol):
         """The file that writes ``path`` and its line there."""
         ...
 
+    def file_of(self, path: KeyPath) -> str:
+        """The file that writes ``path``."""
+        ...
+
     def inherited_from(self, path: KeyPath) -> str | None:
         """``file:line`` of the base an entry was inherited from."""
         ...
@@ -219,7 +223,11 @@ class Entry(Documentation):
     @property
     def source(self) -> str | None:
         """Path of the manifest file that defines this entry."""
-        return self.__pydantic_private__["_source"]  # type: ignore[index,no-any-return]
+        private = self.__pydantic_private__
+        source: str | None = private["_source"]  # type: ignore[index]
+        if source is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            source = private["_source"] = written[0].file_of(written[1])  # type: ignore[index]
+        return source
 
     def display_name(self) -> str:
         """The entry's ``name``, or the kind's sensible default."""
