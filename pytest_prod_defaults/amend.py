@@ -265,7 +265,7 @@ class BaseComparison:
         for check in self.bases.kinds["settings"].checks(table, self.bases):
             name = check.name
             problem = self.problem([check])
-            where = f"{check.entry.source}:{check.line}" if check.line else str(check.entry.source)
+            where = f"{check.entry.source}:{line}" if (line := check.own_line()) else str(check.entry.source)
             live = self.captured.settings
             if live is not None and name in live:
                 if problem is None:

@@ -46,12 +46,22 @@ class Check:
     run: Callable[[Target], Iterable[Finding] | None] = field(compare=False)
     line: int | None = None
     """Manifest line of this check when it is not the entry's own
-    (one key of ``[settings]``)."""
+    (one key of ``[settings]``); ``at`` finds it only when it is needed."""
     reads_only_target: bool = False
     """``run`` only reads the target (its responses, its app object) and does
     no I/O of its own, so once those are fetched it can be decided again
     without talking to the service. A pytest run then reports a pass without
     pytest's per-item setup and teardown; leave it ``False`` if unsure."""
+    at: tuple[str | int, ...] | None = None
+    """Key path of this check in the manifest when it is not the entry's own
+    (``("settings", "debug")``): its line is looked up when a report asks."""
+
+    def own_line(self) -> int | None:
+        """The manifest line of this check when it is not its entry's:
+        ``line``, or the line of ``at``."""
+        if self.line is not None or self.at is None:
+            return self.line
+        return self.entry.line_at(self.at)
 
     @property
     def id(self) -> str:

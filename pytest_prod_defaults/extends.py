@@ -5,8 +5,9 @@ identity as an inherited one (header name, cookie name, cache rule name,
 health path, upload name, middleware class; a settings key) replaces it; an
 entry that gives only its identity and people fields (why, owner, rollback,
 docs, skip, until) amends it instead, which is how a service waives an
-inherited default. Every merged entry remembers the file and line it came
-from, so failures and reports point where the effective entry is written.
+inherited default. Every merged entry remembers the file and key path it
+came from, so failures and reports point where the effective entry is
+written; the line itself is found only when one of them asks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import ENTRY_PEOPLE_FIELDS
-from .toml_positions import KeyPath, key_lines, line_of
+from .toml_positions import KeyLines, KeyPath
 
 MAX_DEPTH = 32
 """Bases of bases a manifest may stack: far past any real platform, well
@@ -65,11 +66,11 @@ class Origin:
     lines, and its key path inside that file."""
 
     file: str
-    lines: dict[KeyPath, int]
+    lines: KeyLines
     path: KeyPath
 
     def line(self, rest: KeyPath = ()) -> int | None:
-        return line_of(self.lines, (*self.path, *rest))
+        return self.lines.line_of((*self.path, *rest))
 
     def location(self) -> str:
         line = self.line()
@@ -81,27 +82,44 @@ class Locator:
     """File and line of any key path of the merged manifest."""
 
     file: str
-    lines: dict[KeyPath, int]
+    lines: KeyLines
     origins: dict[KeyPath, Origin] = field(default_factory=dict)
-    inherited: dict[KeyPath, str] = field(default_factory=dict)
-    """Merged entry path → ``file:line`` of the base it was inherited from."""
+    inherited: dict[KeyPath, Origin] = field(default_factory=dict)
+    """Merged entry path → where the base it was inherited from writes it."""
 
     def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        """The file that writes ``path`` and its line there (which scans
+        that file, once, if nothing asked for one of its lines before)."""
         for end in range(len(path), 0, -1):
             origin = self.origins.get(tuple(path[:end]))
             if origin is not None:
                 return origin.file, origin.line(tuple(path[end:]))
-        return self.file, line_of(self.lines, path)
+        return self.file, self.lines.line_of(path)
+
+    def file_of(self, path: KeyPath) -> str:
+        """The file that writes ``path``, without looking for its line."""
+        for end in range(len(path), 0, -1):
+            origin = self.origins.get(tuple(path[:end]))
+            if origin is not None:
+                return origin.file
+        return self.file
+
+    def inherited_from(self, path: KeyPath) -> str | None:
+        """``file:line`` of the base an entry was inherited from, or ``None``."""
+        origin = self.inherited.get(path)
+        return origin.location() if origin is not None else None
 
 
 ReadDocument = Callable[[Path], tuple[str, dict[str, Any]]]
+_NO_LINES = KeyLines()
+"""The lines of a document with no text: none."""
 
 
 def _is_array_of_tables(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
 
 
-def _own_origins(file: str, lines: dict[KeyPath, int], data: dict[str, Any]) -> dict[KeyPath, Origin]:
+def _own_origins(file: str, lines: KeyLines, data: dict[str, Any]) -> dict[KeyPath, Origin]:
     origins: dict[KeyPath, Origin] = {}
     for key, value in data.items():
         origins[(key,)] = Origin(file, lines, (key,))
@@ -130,7 +148,7 @@ def _merge(
             # functions, one header with a value per path) are both kept.
             inherited_indexes = list(range(len(merged)))
             for index, entry in enumerate(value):
-                origin = origins.get((key, index)) or Origin(main, {}, (key, index))
+                origin = origins.get((key, index)) or Origin(main, _NO_LINES, (key, index))
                 name = identity(key, entry)
                 found = next(
                     (i for i in inherited_indexes if name is not None and identity(key, merged[i]) == name), None
@@ -146,7 +164,7 @@ def _merge(
                 if set(entry) <= set(ENTRY_PEOPLE_FIELDS) | {identity_key}:
                     merged[found] = {**merged[found], **entry}  # amends: a waiver, a new owner
                     if previous is not None:
-                        located.inherited[(key, found)] = located.inherited.get((key, found), previous.location())
+                        located.inherited.setdefault((key, found), previous)
                 else:
                     merged[found] = dict(entry)  # replaces the inherited entry
                     located.inherited.pop((key, found), None)
@@ -156,7 +174,7 @@ def _merge(
             if not isinstance(table, dict):
                 table = acc[key] = {}
             if (key,) not in located.origins or ((key,) in origins and origins[(key,)].file == main):
-                located.origins[(key,)] = origins.get((key,)) or Origin(main, {}, (key,))
+                located.origins[(key,)] = origins.get((key,)) or Origin(main, _NO_LINES, (key,))
             for sub, sub_value in value.items():
                 table[sub] = sub_value
                 if (key, sub) in origins:
@@ -190,37 +208,44 @@ def display_name(path: Path) -> str:
 def resolve(
     path: Path,
     data: dict[str, Any],
-    lines: dict[KeyPath, int],
+    lines: KeyLines,
     read_document: ReadDocument,
     chain: tuple[tuple[Path, str], ...] = (),
 ) -> tuple[dict[str, Any], Locator]:
     """Merge ``data``'s bases under it; return the merged document and where
     each of its parts is written. ``chain`` is the extending manifests so far
-    (resolved path, shown name), to refuse cycles."""
+    (resolved path, shown name), to refuse cycles. ``path`` need not exist:
+    it names the document and its folder is where relative bases are."""
     file = display_name(path)
     located = Locator(file, lines)
     references = data.get("extends", [])
     if isinstance(references, str):
         references = [references]
-    extends_line = line_of(lines, ("extends",))
+
+    def refused(message: str) -> ExtendsError:
+        return ExtendsError(file, lines.line_of(("extends",)), message)
+
     if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-        raise ExtendsError(file, extends_line, "extends is a list of manifest paths or 'profile:NAME' strings")
+        raise refused("extends is a list of manifest paths or 'profile:NAME' strings")
     chain = (*chain, (path.resolve(), file))
     merged: dict[str, Any] = {}
     for reference in references:
-        base = base_path(reference, path, extends_line)
+        try:
+            base = base_path(reference, path, None)
+        except ExtendsError as exc:
+            raise ExtendsError(exc.file, lines.line_of(("extends",)), exc.message) from None
         names = " → ".join([*(shown for _, shown in chain), display_name(base)])
         if base.resolve() in {resolved for resolved, _ in chain}:
-            raise ExtendsError(file, extends_line, f"extends cycle: {names}")
+            raise refused(f"extends cycle: {names}")
         if len(chain) >= MAX_DEPTH:
             shown = " → ".join([chain[0][1], "...", *(shown for _, shown in chain[-2:]), display_name(base)])
-            raise ExtendsError(file, extends_line, f"extends goes more than {MAX_DEPTH} bases deep: {shown}")
+            raise refused(f"extends goes more than {MAX_DEPTH} bases deep: {shown}")
         if not base.exists():
-            raise ExtendsError(file, extends_line, f"{reference!r} ({names}): no such file")
+            raise refused(f"{reference!r} ({names}): no such file")
         if not base.is_file():
-            raise ExtendsError(file, extends_line, f"{reference!r} ({names}): not a regular file")
+            raise refused(f"{reference!r} ({names}): not a regular file")
         base_text, base_data = read_document(base)
-        base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain)
+        base_merged, base_located = resolve(base, base_data, KeyLines(base_text), read_document, chain)
         base_merged.pop("profile", None)  # a base's [profile] describes the base, not what extends it
         _owned_by_base(base_merged)
         base_origins = dict(base_located.origins)
@@ -277,5 +302,5 @@ def _merge_located(
                 mapping[(key, index)] = (key, found)
                 origin = located.origins.get((key, found))
                 if origin is not None:
-                    located.inherited[(key, found)] = origin.location()
+                    located.inherited[(key, found)] = origin
     return mapping

@@ -280,7 +280,7 @@ class DefaultItem(pytest.Item):
         for finding in findings:
             # Attributed to the manifest line, not to this module: that is
             # where a person goes to document what was found.
-            line = self.check.line or self.check.entry.line or 1
+            line = self.check.own_line() or self.check.entry.line or 1
             warnings.warn_explicit(
                 UndocumentedDefaultWarning(f"{finding.what}: {', '.join(finding.items)}"),
                 UndocumentedDefaultWarning,
@@ -308,5 +308,5 @@ class DefaultItem(pytest.Item):
         # A default the manifest does not write (``[undocumented]`` left out)
         # is placed at the top of the file: a skip reported at the item's
         # location needs a line.
-        line = self.check.line or self.check.entry.line
+        line = self.check.own_line() or self.check.entry.line
         return self.path, (line - 1 if line else 0), self.name

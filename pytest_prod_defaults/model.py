@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from .sizes import parse_size
+from .toml_positions import KeyPath
 
 
 def _leading_slash(path: str) -> str:
@@ -162,6 +163,23 @@ class Documentation(Strict):
         return self
 
 
+class KeyLocator(Protocol):
+    """Where the keys of a loaded manifest are written
+    (:class:`~pytest_prod_defaults.extends.Locator`)."""
+
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        """The file that writes ``path`` and its line there."""
+        ...
+
+    def file_of(self, path: KeyPath) -> str:
+        """The file that writes ``path``."""
+        ...
+
+    def inherited_from(self, path: KeyPath) -> str | None:
+        """``file:line`` of the base an entry was inherited from."""
+        ...
+
+
 class Entry(Documentation):
     """Fields every manifest entry carries: it is documentation first."""
 
@@ -174,24 +192,52 @@ class Entry(Documentation):
     _line: int | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
     _inherited: str | None = PrivateAttr(default=None)
+    # Where the entry is written (the manifest's locator, the entry's key
+    # path), kept so that its line and the base it comes from are looked up
+    # only when a report or a message needs them. One attribute: pydantic
+    # sets every private default on every entry it builds.
+    _written_at: tuple[KeyLocator, KeyPath] | None = PrivateAttr(default=None)
+
+    def written_at(self, locator: KeyLocator | None, key: KeyPath) -> None:
+        """Say where this entry is written: ``key`` of the manifest that
+        ``locator`` knows. Nothing is looked up until asked."""
+        self.__pydantic_private__["_written_at"] = (locator, key) if locator is not None else None  # type: ignore[index]
 
     # Read straight from pydantic's private store: ``self._line`` goes
     # through BaseModel.__getattr__, a cost every item paid several times.
     @property
     def line(self) -> int | None:
-        """1-based line of this entry in its manifest."""
-        return self.__pydantic_private__["_line"]  # type: ignore[index,no-any-return]
+        """1-based line of this entry in its manifest (found on first use)."""
+        private = self.__pydantic_private__
+        line: int | None = private["_line"]  # type: ignore[index]
+        if line is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            line = private["_line"] = written[0].locate(written[1])[1]  # type: ignore[index]
+        return line
 
     @property
     def inherited(self) -> str | None:
         """``file:line`` of the base manifest this entry comes from (through
         ``extends``), or ``None`` for an entry of the manifest itself."""
-        return self.__pydantic_private__["_inherited"]  # type: ignore[index,no-any-return]
+        private = self.__pydantic_private__
+        inherited: str | None = private["_inherited"]  # type: ignore[index]
+        if inherited is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            inherited = private["_inherited"] = written[0].inherited_from(written[1])  # type: ignore[index]
+        return inherited
+
+    def line_at(self, key: KeyPath) -> int | None:
+        """The line of another key of the manifest this entry was loaded
+        from (``("settings", "debug")``), found now."""
+        written: tuple[KeyLocator, KeyPath] | None = self.__pydantic_private__["_written_at"]  # type: ignore[index]
+        return written[0].locate(key)[1] if written is not None else None
 
     @property
     def source(self) -> str | None:
         """Path of the manifest file that defines this entry."""
-        return self.__pydantic_private__["_source"]  # type: ignore[index,no-any-return]
+        private = self.__pydantic_private__
+        source: str | None = private["_source"]  # type: ignore[index]
+        if source is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            source = private["_source"] = written[0].file_of(written[1])  # type: ignore[index]
+        return source
 
     def display_name(self) -> str:
         """The entry's ``name``, or the kind's sensible default."""

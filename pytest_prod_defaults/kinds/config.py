@@ -260,7 +260,7 @@ class ConfigKind(BaseKind):
                 None,
                 entry,
                 partial(check_value, entry, name, live_config),
-                line=manifest.line_of("config", "values", name),
+                at=("config", "values", name),
             )
         for name in entry.secrets:
             yield Check(
@@ -269,7 +269,7 @@ class ConfigKind(BaseKind):
                 "secret",
                 entry,
                 partial(check_secret, entry, name, live_config),
-                line=manifest.line_of("config", "secrets"),
+                at=("config", "secrets"),
             )
 
 

@@ -97,7 +97,7 @@ def setting_entry(table: SettingsTable, key: str, setting: DocumentedSetting, ma
         until=waiver.until,
     )
     entry._source = table.source
-    entry._line = manifest.line_of("settings", key) or table.line
+    entry.written_at(manifest.locator, ("settings", key))
     return entry
 
 
@@ -237,7 +237,7 @@ class SettingsKind(BaseKind):
                 None,
                 setting_entry(entry, key, setting, manifest),
                 partial(check_setting, key, setting.value),
-                line=manifest.line_of("settings", key),
+                at=("settings", key),
                 reads_only_target=True,
             )
 

@@ -227,8 +227,8 @@ class UndocumentedKind(BaseKind):
 
     def checks(self, entry: UndocumentedPolicy, manifest: Manifest) -> Iterable[Check]:
         def check(name: str, detail: str | None, run: Any, reads_only_target: bool) -> Check:
-            line = manifest.line_of("undocumented", name)
-            return Check("undocumented", name, detail, entry, run, line=line, reads_only_target=reads_only_target)
+            at = ("undocumented", name)
+            return Check("undocumented", name, detail, entry, run, at=at, reads_only_target=reads_only_target)
 
         # Headers and settings only read responses and app attributes;
         # middleware and config may import the classes and settings they name.
