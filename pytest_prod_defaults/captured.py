@@ -8,7 +8,7 @@ both sides may import it. Nothing here knows pytest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -161,7 +161,31 @@ class CaptureContext:
     """The paths each kind asked to probe, by kind key."""
     items: dict[str, Any] = field(default_factory=dict)
     """What each kind captured so far, by kind key: a kind that reads
-    another's (headers read the cache rules) captures after it."""
+    another's captures after it."""
+    claimed: dict[str, set[str] | None] = field(default_factory=dict)
+    """Response headers the entries captured so far document, by lowercase
+    name: on these paths (``None``: every path)."""
+
+    def claim(self, names: Iterable[str], paths: Iterable[str] | None = None) -> None:
+        """The entries a kind captured document response headers ``names``
+        on ``paths`` (a cache rule's Cache-Control on the paths it covers):
+        kinds that capture later (headers) leave them to it."""
+        on = None if paths is None else set(paths)
+        for name in names:
+            key = name.lower()
+            known = self.claimed.get(key, set())
+            if on is None or known is None:
+                self.claimed[key] = None
+            else:
+                self.claimed[key] = known | on
+
+    def claimed_on(self, name: str, path: str) -> bool:
+        """Whether a captured entry already documents header ``name`` on ``path``."""
+        key = name.lower()
+        if key not in self.claimed:
+            return False
+        paths = self.claimed[key]
+        return paths is None or path in paths
 
 
 @dataclass

@@ -260,10 +260,10 @@ def capture_cache_rules(context: CaptureContext) -> list[CapturedCacheRule]:
     return rules
 
 
-def cached_paths(rules: Sequence[CapturedCacheRule] | None) -> set[str]:
+def cached_paths(rules: Sequence[CapturedCacheRule]) -> set[str]:
     """The paths captured rules cover: their cache headers are the rules',
     not ``[[header]]`` entries."""
-    return {path for rule in rules or () for path in (*rule.cached, *rule.not_cached)}
+    return {path for rule in rules for path in (*rule.cached, *rule.not_cached)}
 
 
 class CacheRuleKind(BaseKind):
@@ -273,7 +273,7 @@ class CacheRuleKind(BaseKind):
     title = "Cache rules"
     section_title = "caching: the Cache-Control each path answered with"
     capture_order = -1
-    """Before headers: the cache headers of the paths a rule covers are the rule's."""
+    """Before headers: the cache headers of the paths a rule covers are the rule's (it claims them)."""
 
     def checks(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[Check]:
         def check(detail: str, run: Callable[[Target], None]) -> Check:
@@ -301,7 +301,9 @@ class CacheRuleKind(BaseKind):
         return [DocumentedHeader(name, paths=paths) for name in CACHE_HEADERS]
 
     def capture(self, context: CaptureContext) -> list[CapturedCacheRule]:
-        return capture_cache_rules(context)
+        rules = capture_cache_rules(context)
+        context.claim(CACHE_HEADERS, cached_paths(rules))
+        return rules
 
     def documents_less(self, entry: CacheRuleEntry, items: Sequence[CapturedCacheRule]) -> str | None:
         """Example paths of the captured rule the inherited one does not cover."""

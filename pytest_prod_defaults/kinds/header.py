@@ -17,8 +17,7 @@ from ..model import Entry, HeaderName, Regex, UrlPath
 from ..outcomes import Drift
 from ..redaction import REDACTED, secret_name
 from ..target import ProbeRequest, Target
-from .cache_rule import CacheRuleKind, cached_paths
-from .undocumented import ignored_when_captured, intermittent_headers
+from .undocumented import intermittent_headers, left_to_others
 
 if TYPE_CHECKING:
     from ..captured import CaptureContext
@@ -134,22 +133,21 @@ class CapturedHeader:
 
 def capture_headers(context: CaptureContext) -> list[CapturedHeader]:
     """Header entries for every response header the undocumented check would
-    ask about (not those sent on one request but not the next, which
-    ``[undocumented]`` ignores). A value that carries a credential the
+    ask about, except those another kind's captured entries document and
+    those sent on one request but not the next (``[undocumented]`` ignores
+    them). A value that carries a credential the
     target's redactor knows of (a config secret, a cookie's value, a token)
     is written as a pattern of its shape, never as it is."""
     from ..inference import header_display_name, header_matcher, value_pattern
 
     responses, redact = context.responses, context.target.redact
-    covered = cached_paths(context.items.get(CacheRuleKind.key))
-    intermittent = set(intermittent_headers(responses, covered))
+    intermittent = set(intermittent_headers(context))
     all_paths = [item.path for item in responses]
     by_name: dict[str, dict[str, tuple[str, str, str | None]]] = {}
     for item in responses:
-        ignored = ignored_when_captured(item.path, covered)
         for name in dict.fromkeys([*item.first.names(), *item.second.names()]):
             first, second = item.first.values(name), item.second.values(name)
-            if name in ignored or not first or not second:
+            if left_to_others(context, name, item.path) or not first or not second:
                 continue
             if not secret_name(name) and _carries_credential(redact, [*first, *second]):
                 pattern = value_pattern([value.strip() for value in [*first, *second]])

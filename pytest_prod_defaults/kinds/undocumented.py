@@ -25,7 +25,6 @@ from ..model import Entry, HeaderName, Policy
 from ..outcomes import Finding, NotApplicable, Undocumented
 from ..set_cookie import cookie_names
 from ..target import ProbeRequest, Target
-from .cache_rule import CACHE_HEADERS, CacheRuleKind
 from .config import ConfigEntry, ConfigKind, LiveConfig, shown_value
 from .middleware import (
     MiddlewareEntry,
@@ -39,7 +38,7 @@ from .middleware import (
 from .settings import APPLICATION_SETTINGS, NO_SETTING, SettingsKind, read_setting
 
 if TYPE_CHECKING:
-    from ..captured import CaptureContext, Captured, PathResponses, ProbedPaths
+    from ..captured import CaptureContext, Captured, ProbedPaths
     from ..checks import ComparisonWithBases
     from ..manifest_text import ManifestWriter
     from .config import CapturedConfig
@@ -213,22 +212,21 @@ def undocumented_config(
 # -- prod-defaults init ---------------------------------------------------------------------
 
 
-def ignored_when_captured(path: str, cache_rule_paths: set[str]) -> set[str]:
-    """Response headers ``init`` writes no ``[[header]]`` for on ``path``:
-    framing, cookies (each a ``[[cookie]]``), a cache rule's own headers."""
-    ignored = set(FRAMING_HEADERS) | {"set-cookie"}
-    if path in cache_rule_paths:
-        ignored |= set(CACHE_HEADERS)
-    return ignored
+def left_to_others(context: CaptureContext, name: str, path: str) -> bool:
+    """Response headers ``init`` writes no ``[[header]]`` for: framing,
+    cookies (each a ``[[cookie]]``), and those another kind's captured
+    entries document (a cache rule's Cache-Control on its paths)."""
+    return name in FRAMING_HEADERS or name == "set-cookie" or context.claimed_on(name, path)
 
 
-def intermittent_headers(responses: Sequence[PathResponses], cache_rule_paths: set[str]) -> list[str]:
+def intermittent_headers(context: CaptureContext) -> list[str]:
     """Headers sent on one request but not the next: ``ignore_headers``."""
     intermittent: dict[str, None] = {}
-    for item in responses:
-        ignored = ignored_when_captured(item.path, cache_rule_paths)
+    for item in context.responses:
         for name in dict.fromkeys([*item.first.names(), *item.second.names()]):
-            if name not in ignored and (not item.first.values(name) or not item.second.values(name)):
+            if left_to_others(context, name, item.path):
+                continue
+            if not item.first.values(name) or not item.second.values(name):
                 intermittent[name] = None
     return list(intermittent)
 
@@ -319,10 +317,7 @@ class UndocumentedKind(BaseKind):
         return ProbedPaths(tuple(paths), "requested by the bases' entries")
 
     def capture(self, context: CaptureContext) -> CapturedUndocumented:
-        from .cache_rule import cached_paths
-
-        covered = cached_paths(context.items.get(CacheRuleKind.key))
-        return CapturedUndocumented(intermittent_headers(context.responses, covered))
+        return CapturedUndocumented(intermittent_headers(context))
 
     def compare_table(
         self, entry: UndocumentedPolicy, items: CapturedUndocumented | None, comparison: ComparisonWithBases
