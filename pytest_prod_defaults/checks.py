@@ -109,7 +109,8 @@ class CheckKind(Protocol):
     tables (``[[header]]``) or a single table (``[settings]``); ``model`` is
     the pydantic model of one entry, a subclass of
     :class:`pytest_prod_defaults.Entry`. Read-only properties, so a kind may
-    set them as class attributes.
+    set them as class attributes. :class:`BaseKind` says what every other
+    member is for.
     """
 
     @property
@@ -135,11 +136,13 @@ class CheckKind(Protocol):
         """The checks of one entry, in a fixed order (never from probing)."""
         ...
 
+    # What the undocumented checks ask, and what identifies an entry.
     def probed_paths(self, entry: Any, manifest: Manifest) -> Iterable[str]: ...
     def documented_headers(self, entry: Any, manifest: Manifest) -> Iterable[DocumentedHeader]: ...
     def secrets(self, entry: Any, target: Target) -> Iterable[str]: ...
     def identity(self, entry: Mapping[str, Any]) -> str | None: ...
     def captured_identity(self, item: Any) -> str | None: ...
+    # prod-defaults init: capture, compare with the bases, write, summarise.
     def prepare_capture(self, request: CaptureRequest, target: Target) -> None: ...
     def paths_to_capture(self, context: CaptureContext) -> ProbedPaths | None: ...
     def capture(self, context: CaptureContext) -> Any: ...
@@ -156,8 +159,8 @@ class CheckKind(Protocol):
 class BaseKind:
     """The answers a kind need not give itself: inherit it, set ``key`` and
     ``model`` (and ``many = False`` for a single table), and implement
-    ``checks(entry, manifest)``. Each method below is a question the package asks every
-    kind; override those your kind has an answer to."""
+    ``checks(entry, manifest)``. Each method below is a question the package
+    asks every kind; override those your kind has an answer to."""
 
     key: ClassVar[str]
     many: ClassVar[bool] = True

@@ -27,9 +27,13 @@ PROFILE_PREFIX = "profile:"
 PROFILES_DIR = Path(__file__).with_name("profiles")
 
 
-class Identified(Protocol):
-    """What merging asks of a kind: the key that names its entries, and
-    when two entries (TOML tables, as written) are the same entry."""
+class Mergeable(Protocol):
+    """What merging asks of a kind: whether its table is a single one, the
+    key that names its entries, and when two entries (TOML tables, as
+    written) are the same entry."""
+
+    @property
+    def many(self) -> bool: ...
 
     @property
     def identity_key(self) -> str: ...
@@ -40,6 +44,7 @@ class Identified(Protocol):
 class ByName:
     """A table no kind claims is identified by ``name``, when it has one."""
 
+    many = True
     identity_key = "name"
 
     def identity(self, entry: Mapping[str, Any]) -> str | None:
@@ -48,7 +53,7 @@ class ByName:
 
 
 BY_NAME = ByName()
-Kinds = Mapping[str, Identified]
+Kinds = Mapping[str, Mergeable]
 """The kinds by manifest key: each says what identifies its entries."""
 
 
@@ -236,7 +241,7 @@ def resolve(
         base_text, base_data = read_document(base)
         base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain, kinds=kinds)
         base_merged.pop("profile", None)  # a base's [profile] describes the base, not what extends it
-        _owned_by_base(base_merged)
+        _owned_by_base(base_merged, kinds)
         base_origins = dict(base_located.origins)
         offset_inherited = _merge_located(merged, located, base_merged, base_origins, file, kinds)
         for entry_path, where in base_located.inherited.items():
@@ -249,7 +254,7 @@ def resolve(
     return merged, located
 
 
-def _owned_by_base(base: dict[str, Any]) -> None:
+def _owned_by_base(base: dict[str, Any], kinds: Kinds) -> None:
     """An inherited entry without an owner belongs to the base's
     ``[service].owner`` (the platform team), not to the extending service."""
     owner = base.get("service", {}).get("owner") if isinstance(base.get("service"), dict) else None
@@ -259,7 +264,7 @@ def _owned_by_base(base: dict[str, Any]) -> None:
         if _is_array_of_tables(value):
             for entry in value:
                 entry.setdefault("owner", owner)
-    for key in ("settings", "config", "undocumented"):
+    for key in (key for key, kind in kinds.items() if not kind.many):
         table = base.get(key)
         if isinstance(table, dict):
             table.setdefault("owner", owner)
