@@ -19,7 +19,6 @@ it is uncacheable by a shared cache.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -219,13 +218,18 @@ def check_vary(entry: CacheRuleEntry, path: str, target: Target) -> None:
     )
 
 
-@dataclass
 class CapturedCacheRule:
-    name: str
-    cache_control: str | None
-    cached: list[str] = field(default_factory=list)
-    not_cached: list[str] = field(default_factory=list)
-    vary: list[str] | None = None
+    """A rule as ``init`` found it: a Cache-Control and the paths that carry it."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, cache_control: str | None, vary: list[str] | None = None) -> None:
+        self.name = name
+        self.cache_control = cache_control
+        self.cached: list[str] = []
+        self.not_cached: list[str] = []
+        self.vary = vary
 
 
 def capture_cache_rules(context: CaptureContext) -> list[CapturedCacheRule]:

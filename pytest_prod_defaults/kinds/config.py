@@ -228,12 +228,17 @@ def check_secret(entry: ConfigEntry, name: str, live_config: LiveConfig, target:
         raise Drift(f"config {name}", "a secret field", "no such field", f"{entry.object} is a {model.__name__}")
 
 
-@dataclass
 class CapturedConfig:
-    reference: str
-    values: dict[str, Any]
-    secrets: list[str]
-    left_out: list[LeftOut]
+    """The settings object as ``init`` read it: values, secrets by name, and what was left out."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, reference: str, values: dict[str, Any], secrets: list[str], left_out: list[LeftOut]) -> None:
+        self.reference = reference
+        self.values = values
+        self.secrets = secrets
+        self.left_out = left_out
 
 
 def config_secrets(target: Target, reference: str) -> list[str]:

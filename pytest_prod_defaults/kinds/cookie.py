@@ -195,11 +195,16 @@ def check_attribute(entry: CookieEntry, attribute: Attribute, target: Target) ->
         )
 
 
-@dataclass
 class CapturedCookie:
-    name: str
-    path: str
-    attributes: dict[str, Any]
+    """A cookie as ``init`` found it: where it is set, and its attributes (never its value)."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, path: str, attributes: dict[str, Any]) -> None:
+        self.name = name
+        self.path = path
+        self.attributes = attributes
 
 
 def capture_cookies(context: CaptureContext) -> list[CapturedCookie]:

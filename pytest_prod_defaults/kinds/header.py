@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -121,14 +120,19 @@ def check_header(entry: HeaderEntry, path: str, target: Target) -> None:
             raise Drift(what, entry.documented(), show_value(entry.name, value), detail)
 
 
-@dataclass
 class CapturedHeader:
-    name: str
-    matcher: str
-    """``equals`` or ``matches``."""
-    value: str
-    paths: list[str] | None
-    note: str | None = None
+    """A header as ``init`` found it: ``matcher`` is ``equals`` or ``matches``;
+    ``paths`` ``None`` when every probed path sent it so."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, matcher: str, value: str, paths: list[str] | None, note: str | None) -> None:
+        self.name = name
+        self.matcher = matcher
+        self.value = value
+        self.paths = paths
+        self.note = note
 
 
 def capture_headers(context: CaptureContext) -> list[CapturedHeader]:

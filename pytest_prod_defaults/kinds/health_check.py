@@ -8,7 +8,6 @@ import json
 import re
 import statistics
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
@@ -212,12 +211,17 @@ class HealthCheck:
             )
 
 
-@dataclass
 class CapturedHealthCheck:
-    path: str
-    status: int
-    content_type: str | None
-    json_body: dict[str, Any]
+    """A health endpoint as ``init`` found it."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, path: str, status: int, content_type: str | None, json_body: dict[str, Any]) -> None:
+        self.path = path
+        self.status = status
+        self.content_type = content_type
+        self.json_body = json_body
 
 
 def find_health_paths(context: CaptureContext) -> list[str]:

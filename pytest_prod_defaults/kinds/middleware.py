@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -270,11 +269,17 @@ def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, tar
         raise MiddlewareDrift(differences)
 
 
-@dataclass
 class CapturedMiddleware:
-    class_name: str
-    options: dict[str, Any]
-    left_out: list[LeftOut]
+    """A middleware as ``init`` found it: its class, the options it was added
+    with, and those left out (secrets, values TOML cannot state)."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, class_name: str, options: dict[str, Any], left_out: list[LeftOut]) -> None:
+        self.class_name = class_name
+        self.options = options
+        self.left_out = left_out
 
 
 def secret_option(name: str, value: Any) -> bool:

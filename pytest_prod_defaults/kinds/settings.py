@@ -19,7 +19,6 @@ fields, which override the table's for that one setting::
 import difflib
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -244,19 +243,30 @@ def check_setting(key: str, documented: Any, target: Target) -> None:
         raise Drift(what, shown_documented, show(live))
 
 
-@dataclass
 class CapturedSettings:
-    """``[settings]`` as captured, then as ``--extends`` leaves it."""
+    """``[settings]`` as captured, then as ``--extends`` leaves it.
 
-    values: dict[str, Any] | None
-    """``None``: the app is not an application object with settings."""
-    left_out: "list[LeftOut]" = field(default_factory=list)
-    not_an_application: str | None = None
-    """Why neither settings nor middleware could be read (a plain ASGI app)."""
-    notes: dict[str, str] = field(default_factory=dict)
-    """A setting written over an inherited one, or inherited and waived: why."""
-    inherited_people: set[str] = field(default_factory=set)
-    """People fields the bases give ``[settings]``: no TODO is written over them."""
+    ``values`` is ``None`` when the app is no application object with
+    settings, and ``not_an_application`` says why (a plain ASGI app: no
+    middleware either); ``notes`` says why a setting is written over an
+    inherited one, or inherited and waived; ``inherited_people`` are the
+    people fields the bases give the table, which no TODO is written over.
+    """
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(
+        self,
+        values: dict[str, Any] | None,
+        left_out: "list[LeftOut] | None" = None,
+        not_an_application: str | None = None,
+    ) -> None:
+        self.values = values
+        self.left_out = left_out or []
+        self.not_an_application = not_an_application
+        self.notes: dict[str, str] = {}
+        self.inherited_people: set[str] = set()
 
 
 def capture_settings(context: "CaptureContext") -> CapturedSettings:

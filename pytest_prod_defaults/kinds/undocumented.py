@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -231,16 +230,19 @@ def intermittent_headers(context: CaptureContext) -> list[str]:
     return list(intermittent)
 
 
-@dataclass
 class CapturedUndocumented:
     """``[undocumented]`` as captured: the headers to ignore, and with
-    ``--extends`` what the bases already set."""
+    ``--extends`` what the bases already set (``bases_policies`` ``None``:
+    no bases)."""
 
-    intermittent: list[str]
-    bases_policies: dict[str, str] | None = None
-    """The policies the bases set (``None``: no bases)."""
-    bases_ignore: list[str] = field(default_factory=list)
-    bases_have_config: bool = False
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, intermittent: list[str]) -> None:
+        self.intermittent = intermittent
+        self.bases_policies: dict[str, str] | None = None
+        self.bases_ignore: list[str] = []
+        self.bases_have_config = False
 
 
 def policies(captured: Captured[Any]) -> dict[str, tuple[str, str | None]]:

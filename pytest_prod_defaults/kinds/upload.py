@@ -166,13 +166,19 @@ FIRST_UPLOAD_SIZE = 1024
 UPLOAD_METHOD = "POST"
 
 
-@dataclass
 class CapturedUpload:
-    name: str
-    path: str
-    max_bytes: int
-    over_limit_status: int
-    skip: str | None = None
+    """An upload limit as ``init`` found it: the largest body accepted, the
+    answer to one byte more, and a waiver when the limit reads only the header."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, path: str, max_bytes: int, over_limit_status: int) -> None:
+        self.name = name
+        self.path = path
+        self.max_bytes = max_bytes
+        self.over_limit_status = over_limit_status
+        self.skip: str | None = None
 
 
 class UploadLimitSearch:
