@@ -358,3 +358,54 @@ def test_mypy_strict_accepts_the_examples_and_the_built_in_kinds_as_check_kinds(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found in 3 source files" in result.stdout
+
+
+PLAIN_KIND = """\
+from pytest_prod_defaults import Check, Entry
+
+
+class PingEntry(Entry):
+    path: str
+
+
+class PingKind:
+    key = "ping"
+    many = True
+    model = PingEntry
+
+    def checks(self, entry, manifest):
+        yield Check("ping", entry.path, None, entry, lambda target: None)
+
+
+def pytest_prod_defaults_kinds():
+    return [PingKind()]
+"""
+
+
+def test_a_kind_that_does_not_inherit_base_kind_still_takes_part(limited: Project) -> None:
+    """Only key, many, model and checks: the plugin answers the rest as
+    BaseKind does, in a checking run and in ``init``."""
+    (limited.path / "ping_kind.py").write_text(PLAIN_KIND, encoding="utf-8")
+    (limited.path / "conftest.py").write_text("pytest_plugins = ['ping_kind']\n", encoding="utf-8")
+    limited.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [[ping]]
+        path = "/"
+
+        [undocumented]
+        headers = "fail"
+        settings = "off"
+        middleware = "off"
+        """
+    )
+    result = limited.run()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["PASSED defaults.toml::undocumented:headers[[]/[]]", "PASSED defaults.toml::ping:/"])
+
+    captured = prod_defaults(limited, "init", "--app", "app:app", "--plugin", "ping_kind", "--output", "captured.toml")
+    assert captured.ret == 0, captured.stderr.str()
+    assert "ping" not in read(limited, "captured.toml")
+    assert captured.stderr.lines[0].startswith("prod-defaults: wrote captured.toml: ")
