@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "BaseKind": "checks",
+    "CaptureContext": "captured",
+    "Captured": "captured",
     "Check": "checks",
     "CheckKind": "checks",
     "DocumentedHeader": "checks",
@@ -26,6 +28,7 @@ _EXPORTS = {
     "Entry": "model",
     "Manifest": "manifest",
     "ManifestError": "manifest",
+    "ManifestWriter": "manifest_text",
     "load_manifest": "manifest",
     "ProbeRequest": "target",
     "ProbeResponse": "target",
@@ -36,6 +39,8 @@ _EXPORTS = {
 __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "__version__",
     "BaseKind",
+    "CaptureContext",
+    "Captured",
     "Check",
     "CheckKind",
     "DocumentedHeader",
@@ -47,6 +52,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "Entry",
     "Manifest",
     "ManifestError",
+    "ManifestWriter",
     "load_manifest",
     "ProbeRequest",
     "ProbeResponse",
@@ -55,6 +61,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
 ]
 
 if TYPE_CHECKING:
+    from .captured import CaptureContext, Captured
     from .checks import (
         BaseKind,
         Check,
@@ -68,6 +75,7 @@ if TYPE_CHECKING:
     )
     from .hookspecs import hookimpl
     from .manifest import Manifest, ManifestError, load_manifest
+    from .manifest_text import ManifestWriter
     from .model import Entry
     from .target import ProbeRequest, ProbeResponse, Target
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from .checks import CheckKind
+from .checks import CheckKind, completed
 from .extends import ExtendsError, Locator, resolve
 from .manifest_problems import ManifestError, Problem, described_key, format_key, problem_message, shown
 from .model import Entry, Profile, Service, Target, is_header_name
@@ -248,12 +248,12 @@ def load_manifest(
     Raises :class:`ManifestError`.
     """
     path = Path(path)
-    kinds = list(kinds)
+    kinds = [completed(kind) for kind in kinds]
     name = str(path)
     text, data = _parse_document(name, _read_text(path) if text is None else text)
     lines = KeyLines(text)
     try:
-        data, locator = resolve(path, data, lines, _read_document)
+        data, locator = resolve(path, data, lines, _read_document, kinds={kind.key: kind for kind in kinds})
     except ExtendsError as exc:
         raise ManifestError([Problem(exc.file, exc.line, "extends", exc.message)]) from None
     except (OSError, ValueError) as exc:  # a base path the filesystem refuses, e.g. with a NUL in it
@@ -313,7 +313,7 @@ def load_manifest(
     sections: dict[str, list[Entry]] = {}
     for kind in kinds:
         value = getattr(validated, kind.key, None)
-        if not kind.many and value is None and getattr(kind, "default_entry", False):
+        if not kind.many and value is None and kind.default_entry:
             value = kind.model()  # the table's defaults apply when it is left out
         entries = list(value or ()) if kind.many else ([value] if value is not None else [])
         for index, entry in enumerate(entries):

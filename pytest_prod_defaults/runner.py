@@ -39,12 +39,9 @@ class DefaultsRun:
         self.target.ready_for_secrets()
         found: list[str] = []
         for key, kind in self.manifest.kinds.items():
-            secrets_of = getattr(kind, "secrets", None)
-            if secrets_of is None:
-                continue  # a kind of another plugin, not built on BaseKind
             for entry in self.manifest.entries(key):
                 try:
-                    found.extend(secrets_of(entry, self.target))
+                    found.extend(kind.secrets(entry, self.target))
                 except Exception:  # the kind's own checks say why it cannot read them
                     continue
         return found

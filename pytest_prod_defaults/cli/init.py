@@ -177,7 +177,7 @@ def load_bases(parser: argparse.ArgumentParser, references: Sequence[str], kinds
 
 
 def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ..capture import DEFAULT_UPLOAD_CAP, CaptureError, CaptureRequest, capture
+    from ..capture import DEFAULT_UPLOAD_CAP, CaptureError, CaptureRequest, capture, init_summary
     from ..manifest_writer import write_manifest
     from ..outcomes import TargetUnavailable
 
@@ -213,7 +213,7 @@ def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     progress = Progress(sys.stderr)
     try:
-        captured = capture(request, progress, bases)
+        captured = capture(request, progress, bases, kinds)
     except (TargetUnavailable, CaptureError) as exc:
         progress.clear()
         fail(f"cannot capture the app: {exc}", EXIT_TARGET_UNAVAILABLE)
@@ -225,7 +225,7 @@ def run_init(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         sys.stdout.write(text)
     else:
         write_text(str(output), text)
-    summarize(captured, output)
+    sys.stderr.write(init_summary(captured, output))
     return EXIT_OK
 
 
@@ -241,55 +241,3 @@ def verify_manifest(text: str, kinds: Sequence[Any], output: Path | None) -> Non
 
 
 # -- what was written, on stderr -------------------------------------------------------
-
-
-def summarize(captured: Any, output: Path | None) -> None:
-    from ..amend import Amendment
-
-    counts = [
-        (len(captured.headers), "header"),
-        (len(captured.cookies), "cookie"),
-        (len(captured.health_checks), "health check"),
-        (len(captured.uploads), "upload limit"),
-        (len(captured.cache_rules), "cache rule"),
-        (len(captured.settings or {}), "setting"),
-        (len(captured.middleware or []), "middleware"),
-        (len(captured.config.values) + len(captured.config.secrets) if captured.config else 0, "config field"),
-    ]
-    found = ", ".join(
-        f"{count} {label}{'' if count == 1 or label == 'middleware' else 's'}" for count, label in counts if count
-    )
-    where = str(output) if output is not None else "stdout"
-    lines = [f"prod-defaults: wrote {where}: {found or 'nothing to document'}"]
-    inheritance = captured.inheritance
-    if inheritance is not None:
-        kept = len(inheritance.kept)
-        lines[0] += f"; {kept} inherited default{'' if kept == 1 else 's'} hold{'s' if kept == 1 else ''}, not repeated"
-        lines.extend(
-            f"  note: [[{kind}]] {name} replaces the inherited entry of {why}"
-            for (kind, _), (name, why) in inheritance.replaced.items()
-        )
-        lines.extend(f"  note: [settings] {name}: {why}" for name, why in inheritance.settings_notes.items())
-        if inheritance.config_replaced:
-            lines.append(f"  note: [config] replaces the inherited one of {inheritance.config_replaced}")
-        waived = [*inheritance.amendments, *(item for slots in inheritance.slots.values() for item in slots)]
-        lines.extend(
-            f"  note: waived with a TODO: the inherited"
-            f" {f'[[{item.kind}]] {item.value}' if item.key else f'[{item.kind}]'} of {item.where} does not hold"
-            for item in waived
-            if isinstance(item, Amendment) and item.skip
-        )
-    lines.extend(f"  note: {note}" for note in captured.notes)
-    left_out = [
-        *(("[settings]", item) for item in captured.settings_left_out),
-        *(
-            (f"[[middleware]] {middleware.class_name}", item)
-            for middleware in captured.middleware or ()
-            for item in middleware.left_out
-        ),
-        *(("[config]", item) for item in (captured.config.left_out if captured.config else ())),
-    ]
-    lines.extend(f"  note: {where}: {item.name} not written: {item.reason}" for where, item in left_out)
-    lines.extend(f"  note: upload {upload.name}: {upload.skip}" for upload in captured.uploads if upload.skip)
-    lines.append("  next: fill in why, owner and rollback (the TODOs), then run `pytest --check-defaults`")
-    sys.stderr.write("\n".join(lines) + "\n")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic.json_schema import WithJsonSchema
@@ -16,8 +16,12 @@ from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, UrlPath
 from ..outcomes import Drift
-from ..set_cookie import SetCookie, cookie_names, cookies_named
+from ..set_cookie import SetCookie, cookie_names, cookies_named, parse_set_cookie, split_set_cookie
 from ..target import ProbeRequest, ProbeResponse, Target
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext
+    from ..manifest_text import ManifestWriter
 
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -194,10 +198,54 @@ def check_attribute(entry: CookieEntry, attribute: Attribute, target: Target) ->
         )
 
 
+class CapturedCookie:
+    """A cookie as ``init`` found it: where it is set, and its attributes (never its value)."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, path: str, attributes: dict[str, Any]) -> None:
+        self.name = name
+        self.path = path
+        self.attributes = attributes
+
+
+def capture_cookies(context: CaptureContext) -> list[CapturedCookie]:
+    """The first response that sets each cookie, with the attributes it set
+    (never its value)."""
+    cookies: dict[str, CapturedCookie] = {}
+    for item in context.responses:
+        for header in split_set_cookie(item.first.values("set-cookie")):
+            cookie = parse_set_cookie(header)
+            if cookie.name in cookies:
+                continue
+            if not _COOKIE_NAME.fullmatch(cookie.name):
+                unusable = f"GET {item.path} sets a cookie with an unusable name {cookie.name!r}: not written"
+                context.notes.append(unusable)
+                continue
+            attributes: dict[str, Any] = {
+                "secure": cookie.has("secure"),
+                "http_only": cookie.has("httponly"),
+            }
+            same_site = (cookie.get("samesite") or "").strip().lower()
+            if same_site in ("strict", "lax", "none"):
+                attributes["same_site"] = same_site
+            if cookie.max_age is not None:
+                attributes["max_age"] = cookie.max_age
+            if cookie.get("domain"):
+                attributes["domain"] = cookie.get("domain")
+            if cookie.get("path") is not None:
+                attributes["path_attr"] = cookie.get("path")
+            cookies[cookie.name] = CapturedCookie(cookie.name, item.path, attributes)
+    return list(cookies.values())
+
+
 class CookieKind(BaseKind):
     key = "cookie"
     many = True
     model = CookieEntry
+    title = "Cookies"
+    section_title = "cookies (never their values)"
 
     def checks(self, entry: CookieEntry, manifest: Manifest) -> Iterable[Check]:
         def check(detail: str, run: Callable[[Target], None]) -> Check:
@@ -212,6 +260,22 @@ class CookieKind(BaseKind):
 
     def documented_headers(self, entry: CookieEntry, manifest: Manifest) -> Iterable[DocumentedHeader]:
         return [DocumentedHeader("set-cookie", paths=None, cookie=entry.name)]
+
+    def capture(self, context: CaptureContext) -> list[CapturedCookie]:
+        return capture_cookies(context)
+
+    def write_entry(self, out: ManifestWriter, cookie: CapturedCookie) -> None:
+        out.table("cookie", many=True)
+        out.key("name", cookie.name)
+        out.key("path", cookie.path, "a path whose response sets it")
+        for key, value in cookie.attributes.items():
+            out.key(key, value)
+        out.people()
+
+    def summary(self, items: Sequence[CapturedCookie] | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "cookie")
 
 
 @hookimpl
