@@ -28,6 +28,9 @@ class ProcessRun:
     peak_rss_mib: float
     returncode: int
     output: str
+    cpu_seconds: float = 0.0
+    """User and system time of the process (and of the children it waited
+    for): less swayed than wall time by a neighbour's load on the machine."""
 
     @property
     def last_line(self) -> str:
@@ -48,7 +51,7 @@ def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode(errors="replace")
-    return ProcessRun(seconds, usage.ru_maxrss / 1024, process.returncode, text)
+    return ProcessRun(seconds, usage.ru_maxrss / 1024, process.returncode, text, usage.ru_utime + usage.ru_stime)
 
 
 PYCACHE = Path(tempfile.gettempdir()) / "pytest-prod-defaults-bench-pycache"

@@ -18,17 +18,26 @@ left out and what remains is the plugin's cost.
 ``--paths 100`` puts the same 100 headers on 100 paths (10,000 items): what
 each further item costs, once the app's start is shared by many.
 
-Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi] [--paths 10]``
+``--against CHECKOUT`` runs the plugin of another checkout of this project
+too (its folder first on ``PYTHONPATH``), in turns with this one: a change's
+before and after in one invocation. ``--unfrozen`` adds this checkout's run
+with ``defaults_full_protocol = true`` (the garbage collector left alone):
+what the freeze of the long-lived objects is worth.
+
+Usage: ``.venv/bin/python bench/header_items.py [--runs 7] [--autoload] [--app fastapi|asgi] [--paths 10]
+[--against ../main] [--unfrozen]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from benchlib import (
+    ProcessRun,
     interleaved,
     machine,
     median,
@@ -153,38 +162,61 @@ def main() -> int:
         "--app", choices=("fastapi", "asgi"), default="fastapi", help="FastAPI app (default) or a plain ASGI one"
     )
     parser.add_argument("--paths", type=int, default=PATHS, help=f"paths each header is checked on (default {PATHS})")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT", help="also run another checkout's plugin, in turns")
+    parser.add_argument("--unfrozen", action="store_true", help="also run with defaults_full_protocol = true")
     options = parser.parse_args()
     env = pytest_env(options.autoload)
+    if options.against is not None:
+        against = options.against.resolve()
+        if not (against / "pytest_prod_defaults" / "plugin.py").is_file():
+            parser.error(f"--against {options.against}: no pytest_prod_defaults/plugin.py there")
+        # Ahead of the editable install's finder: that checkout's package is imported.
+        against_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(against), env.get("PYTHONPATH")]))}
     # Auto-loaded, the plugin comes from its entry point; named, it would load twice.
     plugins = () if options.autoload else ("pytest_prod_defaults.plugin",)
     outcomes: dict[str, str] = {}
+    cpu: dict[str, list[float]] = {}
+    """CPU seconds of each timed run, by scenario (see ``ProcessRun.cpu_seconds``)."""
+
+    def timed(name: str, run: ProcessRun) -> float:
+        outcomes[name] = run.last_line
+        cpu.setdefault(name, []).append(run.cpu_seconds)
+        return run.seconds
+
     with tempfile.TemporaryDirectory(prefix="bench-headers-") as tmp:
         plugin, bare, bare_app = write_projects(Path(tmp), options.app, options.paths)
 
         def checked() -> float:
-            run = run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env)
-            outcomes["plugin"] = run.last_line
-            return run.seconds
+            return timed("plugin", run_process(pytest_command("--check-defaults", plugins=plugins), plugin, env))
+
+        def checked_against() -> float:
+            command = pytest_command("--check-defaults", plugins=plugins)
+            return timed("against", run_process(command, plugin, against_env))
+
+        def checked_unfrozen() -> float:
+            command = pytest_command("--check-defaults", "-o", "defaults_full_protocol=true", plugins=plugins)
+            return timed("unfrozen", run_process(command, plugin, env))
 
         def bare_items() -> float:
-            run = run_process(pytest_command("items.toml", plugins=plugins), bare, env)
-            outcomes["bare"] = run.last_line
-            return run.seconds
+            return timed("bare", run_process(pytest_command("items.toml", plugins=plugins), bare, env))
 
         def bare_items_and_app() -> float:
-            run = run_process(pytest_command("items.toml", plugins=plugins), bare_app, env)
-            outcomes["bare_app"] = run.last_line
-            return run.seconds
+            return timed("bare_app", run_process(pytest_command("items.toml", plugins=plugins), bare_app, env))
 
         def collect_only() -> float:
-            run = run_process(pytest_command("--collect-only", "items.toml", plugins=plugins), bare, env)
-            return run.seconds
+            command = pytest_command("--collect-only", "items.toml", plugins=plugins)
+            return timed("collect", run_process(command, bare, env))
 
-        checked()  # warm the file cache; not counted
-        times = interleaved(
-            options.runs,
-            {"plugin": checked, "bare": bare_items, "bare_app": bare_items_and_app, "collect": collect_only},
-        )
+        scenarios = {"plugin": checked}
+        if options.against is not None:
+            scenarios["against"] = checked_against
+        if options.unfrozen:
+            scenarios["unfrozen"] = checked_unfrozen
+        scenarios.update(bare=bare_items, bare_app=bare_items_and_app, collect=collect_only)
+        for scenario in scenarios.values():
+            scenario()  # warm the file and bytecode caches; not counted
+        cpu.clear()
+        times = interleaved(options.runs, scenarios)
 
     total = HEADERS * options.paths
     loaded = "every installed pytest plugin" if options.autoload else "no other pytest plugin"
@@ -192,18 +224,37 @@ def main() -> int:
         f"goal 2: {total} header defaults ({options.app} app) vs {total} bare pytest Items, whole process,"
         f" {loaded}; {options.runs} runs, {machine()}"
     )
+    labels = {
+        "plugin": f"pytest --check-defaults ({total:,} header items)",
+        "against": f"the same, plugin from {options.against}",
+        "unfrozen": "the same, defaults_full_protocol = true",
+        "bare": f"pytest on {total:,} bare Items from items.toml",
+        "bare_app": "the same bare Items, the conftest importing the app",
+        "collect": "pytest --collect-only on the same bare Items",
+    }
     print_table(
-        [
-            ("scenario", "wall time", "outcome"),
-            (f"pytest --check-defaults ({total:,} header items)", spread(times["plugin"]), outcomes["plugin"]),
-            (f"pytest on {total:,} bare Items from items.toml", spread(times["bare"]), outcomes["bare"]),
-            ("the same bare Items, the conftest importing the app", spread(times["bare_app"]), outcomes["bare_app"]),
-            ("pytest --collect-only on the same bare Items", spread(times["collect"]), ""),
+        [("scenario", "wall time", "CPU time", "outcome")]
+        + [
+            (label, spread(times[name]), spread(cpu[name]), outcomes[name] if name != "collect" else "")
+            for name, label in labels.items()
+            if name in times
         ]
     )
     ratio = median(times["plugin"]) / median(times["bare"])
     per_item = (median(times["plugin"]) - median(times["bare"])) / total * 1000
     print(f"paired ratios: {paired_ratio(times['plugin'], times['bare'])}")
+    cpu_ratio = median(cpu["plugin"]) / median(cpu["bare"])
+    print(f"CPU time: {cpu_ratio:.2f}x bare Items (paired {paired_ratio(cpu['plugin'], cpu['bare'])})")
+    for name, label in (("against", str(options.against)), ("unfrozen", "defaults_full_protocol = true")):
+        if name in times:
+            print(
+                f"{label}: {median(times[name]) / median(times['bare']):.2f}x bare Items"
+                f" (paired {paired_ratio(times[name], times['bare'])}); this checkout / it:"
+                f" {median(times['plugin']) / median(times[name]):.2f}x"
+                f" (paired {paired_ratio(times['plugin'], times[name])});"
+                f" CPU time: {median(cpu[name]) / median(cpu['bare']):.2f}x bare Items, this checkout / it:"
+                f" {median(cpu['plugin']) / median(cpu[name]):.2f}x (paired {paired_ratio(cpu['plugin'], cpu[name])})"
+            )
     floor = median(times["bare_app"]) / median(times["bare"])
     print(
         f"the app's own import: bare Items importing it = {floor:.2f}x bare Items"

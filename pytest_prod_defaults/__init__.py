@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "BaseKind": "checks",
+    "CaptureContext": "captured",
+    "Captured": "captured",
     "Check": "checks",
     "CheckKind": "checks",
     "DocumentedHeader": "checks",
@@ -26,6 +28,7 @@ _EXPORTS = {
     "Entry": "model",
     "Manifest": "manifest",
     "ManifestError": "manifest",
+    "ManifestWriter": "manifest_text",
     "load_manifest": "manifest",
     "ProbeRequest": "probes",
     "ProbeResponse": "probes",
@@ -37,6 +40,8 @@ _EXPORTS = {
 __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "__version__",
     "BaseKind",
+    "CaptureContext",
+    "Captured",
     "Check",
     "CheckKind",
     "DocumentedHeader",
@@ -48,6 +53,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "Entry",
     "Manifest",
     "ManifestError",
+    "ManifestWriter",
     "load_manifest",
     "ProbeRequest",
     "ProbeResponse",
@@ -57,6 +63,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
 ]
 
 if TYPE_CHECKING:
+    from .captured import CaptureContext, Captured
     from .checks import (
         BaseKind,
         Check,
@@ -70,6 +77,7 @@ if TYPE_CHECKING:
     )
     from .hookspecs import hookimpl
     from .manifest import Manifest, ManifestError, load_manifest
+    from .manifest_text import ManifestWriter
     from .model import Entry
     from .probes import ProbeRequest, ProbeResponse, Reads
     from .target import Target

@@ -30,17 +30,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KIND_TITLES = {
-    "header": "Response headers",
-    "cookie": "Cookies",
-    "health_check": "Health checks",
-    "upload": "Upload limits",
-    "cache_rule": "Cache rules",
-    "settings": "Application settings",
-    "middleware": "Middleware",
-    "config": "Configuration",
-    "undocumented": "What the manifest does not mention",
-}
 NOT_WRITTEN = "_not written yet_"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -307,18 +296,18 @@ class MarkdownDocument:
             entries = manifest.entries(key)
             if not entries:
                 continue
-            if key == "undocumented" and not has_target and manifest.line_of(key) is None:
-                continue  # the policies' defaults say nothing about a base that does not set them
-            self.add(f"## {KIND_TITLES.get(key, f'[[{key}]]' if kind.many else f'[{key}]')}", "")
+            if kind.default_entry and not has_target and manifest.line_of(key) is None:
+                continue  # a table's defaults (the policies) say nothing about a base that does not set them
+            self.add(f"## {kind.title or (f'[[{key}]]' if kind.many else f'[{key}]')}", "")
             for entry in entries:
-                if key == "settings":
-                    self.settings(entry)
+                if kind.one_default_per_key:
+                    self.keyed_table(key, entry)
                     continue
                 if kind.many:
                     self.add(f"### {one_line(entry.display_name())}", "")
                 self.documented(entry, kind.many)
-                # The undocumented policies are not a default of the service: no nudge to explain them.
-                self.people(entry, nudge=key != "undocumented")
+                # A table that says how the checks run (the policies) is no default of the service: no nudge.
+                self.people(entry, nudge=kind.documents_defaults)
         return "\n".join(self.lines).rstrip("\n") + "\n"
 
     def profile_rows(self, profile: Profile | None, with_title: bool) -> None:
@@ -359,15 +348,16 @@ class MarkdownDocument:
             self.add(f"| {shown} | {title} | {source} | {date} |")
         self.add("")
 
-    def setting_location(self, table: Entry, attribute: str) -> tuple[str | None, int | None]:
+    def key_location(self, key: str, table: Entry, attribute: str) -> tuple[str | None, int | None]:
         locator = self.manifest.locator
         if locator is None:
             return table.source, table.line
-        source, line = locator.locate(("settings", attribute))
+        source, line = locator.locate((key, attribute))
         return source, line or table.line
 
-    def settings(self, table: Entry) -> None:
-        """One row per documented attribute; why, owner and rollback columns
+    def keyed_table(self, key: str, table: Entry) -> None:
+        """A table of one default per key (``[settings]``): one row per
+        documented attribute; why, owner and rollback columns
         only when some attribute has its own (the table form), else the
         table's apply to every row and are listed once below it."""
         values = documented_values(table, many=True)
@@ -389,7 +379,7 @@ class MarkdownDocument:
                     cell(owner or NOT_WRITTEN),
                     cell(own.get("rollback") or table.rollback or NOT_WRITTEN),
                 ]
-            source, line = self.setting_location(table, attribute)
+            source, line = self.key_location(key, table, attribute)
             inherited = " (inherited)" if source is not None and source != self.own_file else ""
             row.append(self.location(source, line) + inherited)
             self.add("| " + " | ".join(row) + " |")

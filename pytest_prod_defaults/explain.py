@@ -17,7 +17,7 @@ def waiver_expired(check: Check, today: datetime.date | None = None) -> bool:
 
 
 def manifest_location(manifest: Manifest, check: Check) -> str:
-    line = check.line or check.entry.line
+    line = check.own_line() or check.entry.line
     source = check.entry.source or str(manifest.path)
     return f"{source}:{line}" if line else source
 

@@ -1,54 +1,65 @@
 """``extends``: a manifest built on a platform baseline or a bundled profile.
 
 Bases apply in order, then the extending manifest. An entry with the same
-identity as an inherited one (header name, cookie name, cache rule name,
-health path, upload name, middleware class; a settings key) replaces it; an
+identity as an inherited one (what its kind says names an entry: a header's
+name, a health check's path; a settings key) replaces it; an
 entry that gives only its identity and people fields (why, owner, rollback,
 docs, skip, until) amends it instead, which is how a service waives an
-inherited default. Every merged entry remembers the file and line it came
-from, so failures and reports point where the effective entry is written.
+inherited default. Every merged entry remembers the file and key path it
+came from, so failures and reports point where the effective entry is
+written; the line itself is found only when one of them asks.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .model import ENTRY_PEOPLE_FIELDS
-from .toml_positions import KeyPath, key_lines, line_of
+from .toml_positions import KeyLines, KeyPath
 
 MAX_DEPTH = 32
 """Bases of bases a manifest may stack: far past any real platform, well
 short of Python's recursion limit."""
 PROFILE_PREFIX = "profile:"
 PROFILES_DIR = Path(__file__).with_name("profiles")
-IDENTITY_KEYS = {
-    "header": "name",
-    "cookie": "name",
-    "cache_rule": "name",
-    "health_check": "path",
-    "upload": "name",
-    "middleware": "class",
-}
-"""The key that names an entry of each built-in array kind; other kinds
-(third-party ones) are identified by ``name`` when they have one."""
+
+
+class Mergeable(Protocol):
+    """What merging asks of a kind: whether its table is a single one, the
+    key that names its entries, and when two entries (TOML tables, as
+    written) are the same entry."""
+
+    @property
+    def many(self) -> bool: ...
+
+    @property
+    def identity_key(self) -> str: ...
+
+    def identity(self, entry: Mapping[str, Any]) -> str | None: ...
+
+
+class ByName:
+    """A table no kind claims is identified by ``name``, when it has one."""
+
+    many = True
+    identity_key = "name"
+
+    def identity(self, entry: Mapping[str, Any]) -> str | None:
+        value = entry.get(self.identity_key)
+        return value if isinstance(value, str) else None
+
+
+BY_NAME = ByName()
+Kinds = Mapping[str, Mergeable]
+"""The kinds by manifest key: each says what identifies its entries."""
 
 
 def bundled_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
-
-
-def identity(kind: str, entry: dict[str, Any]) -> str | None:
-    key = IDENTITY_KEYS.get(kind, "name")
-    value = entry.get(key)
-    if not isinstance(value, str):
-        return None
-    # Header names are case-insensitive; so is a middleware's class name as
-    # people write it, but dotted paths are not, so only headers fold case.
-    return value.lower() if kind == "header" else value
 
 
 class ExtendsError(Exception):
@@ -65,11 +76,11 @@ class Origin:
     lines, and its key path inside that file."""
 
     file: str
-    lines: dict[KeyPath, int]
+    lines: KeyLines
     path: KeyPath
 
     def line(self, rest: KeyPath = ()) -> int | None:
-        return line_of(self.lines, (*self.path, *rest))
+        return self.lines.line_of((*self.path, *rest))
 
     def location(self) -> str:
         line = self.line()
@@ -81,27 +92,44 @@ class Locator:
     """File and line of any key path of the merged manifest."""
 
     file: str
-    lines: dict[KeyPath, int]
+    lines: KeyLines
     origins: dict[KeyPath, Origin] = field(default_factory=dict)
-    inherited: dict[KeyPath, str] = field(default_factory=dict)
-    """Merged entry path → ``file:line`` of the base it was inherited from."""
+    inherited: dict[KeyPath, Origin] = field(default_factory=dict)
+    """Merged entry path → where the base it was inherited from writes it."""
 
     def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        """The file that writes ``path`` and its line there (which scans
+        that file, once, if nothing asked for one of its lines before)."""
         for end in range(len(path), 0, -1):
             origin = self.origins.get(tuple(path[:end]))
             if origin is not None:
                 return origin.file, origin.line(tuple(path[end:]))
-        return self.file, line_of(self.lines, path)
+        return self.file, self.lines.line_of(path)
+
+    def file_of(self, path: KeyPath) -> str:
+        """The file that writes ``path``, without looking for its line."""
+        for end in range(len(path), 0, -1):
+            origin = self.origins.get(tuple(path[:end]))
+            if origin is not None:
+                return origin.file
+        return self.file
+
+    def inherited_from(self, path: KeyPath) -> str | None:
+        """``file:line`` of the base an entry was inherited from, or ``None``."""
+        origin = self.inherited.get(path)
+        return origin.location() if origin is not None else None
 
 
 ReadDocument = Callable[[Path], tuple[str, dict[str, Any]]]
+_NO_LINES = KeyLines()
+"""The lines of a document with no text: none."""
 
 
 def _is_array_of_tables(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
 
 
-def _own_origins(file: str, lines: dict[KeyPath, int], data: dict[str, Any]) -> dict[KeyPath, Origin]:
+def _own_origins(file: str, lines: KeyLines, data: dict[str, Any]) -> dict[KeyPath, Origin]:
     origins: dict[KeyPath, Origin] = {}
     for key, value in data.items():
         origins[(key,)] = Origin(file, lines, (key,))
@@ -115,13 +143,19 @@ def _own_origins(file: str, lines: dict[KeyPath, int], data: dict[str, Any]) -> 
 
 
 def _merge(
-    acc: dict[str, Any], located: Locator, layer: dict[str, Any], origins: dict[KeyPath, Origin], main: str
+    acc: dict[str, Any],
+    located: Locator,
+    layer: dict[str, Any],
+    origins: dict[KeyPath, Origin],
+    main: str,
+    kinds: Kinds,
 ) -> None:
     """Lay ``layer`` (with its ``origins``) over ``acc`` in place."""
     for key, value in layer.items():
         if key == "extends":
             continue
         if _is_array_of_tables(value):
+            kind = kinds.get(key, BY_NAME)
             merged: list[dict[str, Any]] = acc.setdefault(key, [])
             if not isinstance(merged, list):
                 merged = acc[key] = []
@@ -130,10 +164,10 @@ def _merge(
             # functions, one header with a value per path) are both kept.
             inherited_indexes = list(range(len(merged)))
             for index, entry in enumerate(value):
-                origin = origins.get((key, index)) or Origin(main, {}, (key, index))
-                name = identity(key, entry)
+                origin = origins.get((key, index)) or Origin(main, _NO_LINES, (key, index))
+                name = kind.identity(entry)
                 found = next(
-                    (i for i in inherited_indexes if name is not None and identity(key, merged[i]) == name), None
+                    (i for i in inherited_indexes if name is not None and kind.identity(merged[i]) == name), None
                 )
                 if found is not None:
                     inherited_indexes.remove(found)
@@ -142,11 +176,10 @@ def _merge(
                     located.origins[(key, len(merged) - 1)] = origin
                     continue
                 previous = located.origins.get((key, found))
-                identity_key = IDENTITY_KEYS.get(key, "name")
-                if set(entry) <= set(ENTRY_PEOPLE_FIELDS) | {identity_key}:
+                if set(entry) <= set(ENTRY_PEOPLE_FIELDS) | {kind.identity_key}:
                     merged[found] = {**merged[found], **entry}  # amends: a waiver, a new owner
                     if previous is not None:
-                        located.inherited[(key, found)] = located.inherited.get((key, found), previous.location())
+                        located.inherited.setdefault((key, found), previous)
                 else:
                     merged[found] = dict(entry)  # replaces the inherited entry
                     located.inherited.pop((key, found), None)
@@ -156,7 +189,7 @@ def _merge(
             if not isinstance(table, dict):
                 table = acc[key] = {}
             if (key,) not in located.origins or ((key,) in origins and origins[(key,)].file == main):
-                located.origins[(key,)] = origins.get((key,)) or Origin(main, {}, (key,))
+                located.origins[(key,)] = origins.get((key,)) or Origin(main, _NO_LINES, (key,))
             for sub, sub_value in value.items():
                 table[sub] = sub_value
                 if (key, sub) in origins:
@@ -190,52 +223,64 @@ def display_name(path: Path) -> str:
 def resolve(
     path: Path,
     data: dict[str, Any],
-    lines: dict[KeyPath, int],
+    lines: KeyLines,
     read_document: ReadDocument,
     chain: tuple[tuple[Path, str], ...] = (),
+    *,
+    kinds: Kinds | None = None,
 ) -> tuple[dict[str, Any], Locator]:
     """Merge ``data``'s bases under it; return the merged document and where
     each of its parts is written. ``chain`` is the extending manifests so far
-    (resolved path, shown name), to refuse cycles."""
+    (resolved path, shown name), to refuse cycles; ``kinds`` say what
+    identifies their entries (a table of no kind: its ``name``). ``path``
+    need not exist: it names the document and its folder is where relative
+    bases are."""
+    kinds = kinds or {}
     file = display_name(path)
     located = Locator(file, lines)
     references = data.get("extends", [])
     if isinstance(references, str):
         references = [references]
-    extends_line = line_of(lines, ("extends",))
+
+    def refused(message: str) -> ExtendsError:
+        return ExtendsError(file, lines.line_of(("extends",)), message)
+
     if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-        raise ExtendsError(file, extends_line, "extends is a list of manifest paths or 'profile:NAME' strings")
+        raise refused("extends is a list of manifest paths or 'profile:NAME' strings")
     chain = (*chain, (path.resolve(), file))
     merged: dict[str, Any] = {}
     for reference in references:
-        base = base_path(reference, path, extends_line)
+        try:
+            base = base_path(reference, path, None)
+        except ExtendsError as exc:
+            raise ExtendsError(exc.file, lines.line_of(("extends",)), exc.message) from None
         names = " → ".join([*(shown for _, shown in chain), display_name(base)])
         if base.resolve() in {resolved for resolved, _ in chain}:
-            raise ExtendsError(file, extends_line, f"extends cycle: {names}")
+            raise refused(f"extends cycle: {names}")
         if len(chain) >= MAX_DEPTH:
             shown = " → ".join([chain[0][1], "...", *(shown for _, shown in chain[-2:]), display_name(base)])
-            raise ExtendsError(file, extends_line, f"extends goes more than {MAX_DEPTH} bases deep: {shown}")
+            raise refused(f"extends goes more than {MAX_DEPTH} bases deep: {shown}")
         if not base.exists():
-            raise ExtendsError(file, extends_line, f"{reference!r} ({names}): no such file")
+            raise refused(f"{reference!r} ({names}): no such file")
         if not base.is_file():
-            raise ExtendsError(file, extends_line, f"{reference!r} ({names}): not a regular file")
+            raise refused(f"{reference!r} ({names}): not a regular file")
         base_text, base_data = read_document(base)
-        base_merged, base_located = resolve(base, base_data, key_lines(base_text), read_document, chain)
+        base_merged, base_located = resolve(base, base_data, KeyLines(base_text), read_document, chain, kinds=kinds)
         base_merged.pop("profile", None)  # a base's [profile] describes the base, not what extends it
-        _owned_by_base(base_merged)
+        _owned_by_base(base_merged, kinds)
         base_origins = dict(base_located.origins)
-        offset_inherited = _merge_located(merged, located, base_merged, base_origins, file)
+        offset_inherited = _merge_located(merged, located, base_merged, base_origins, file, kinds)
         for entry_path, where in base_located.inherited.items():
             mapped = offset_inherited.get(entry_path)
             if mapped is not None:
                 located.inherited.setdefault(mapped, where)
     if not references:
         return data, Locator(file, lines, _own_origins(file, lines, data))
-    _merge(merged, located, data, _own_origins(file, lines, data), file)
+    _merge(merged, located, data, _own_origins(file, lines, data), file, kinds)
     return merged, located
 
 
-def _owned_by_base(base: dict[str, Any]) -> None:
+def _owned_by_base(base: dict[str, Any], kinds: Kinds) -> None:
     """An inherited entry without an owner belongs to the base's
     ``[service].owner`` (the platform team), not to the extending service."""
     owner = base.get("service", {}).get("owner") if isinstance(base.get("service"), dict) else None
@@ -245,31 +290,37 @@ def _owned_by_base(base: dict[str, Any]) -> None:
         if _is_array_of_tables(value):
             for entry in value:
                 entry.setdefault("owner", owner)
-    for key in ("settings", "config", "undocumented"):
+    for key in (key for key, kind in kinds.items() if not kind.many):
         table = base.get(key)
         if isinstance(table, dict):
             table.setdefault("owner", owner)
 
 
 def _merge_located(
-    acc: dict[str, Any], located: Locator, base: dict[str, Any], origins: dict[KeyPath, Origin], main: str
+    acc: dict[str, Any],
+    located: Locator,
+    base: dict[str, Any],
+    origins: dict[KeyPath, Origin],
+    main: str,
+    kinds: Kinds,
 ) -> dict[KeyPath, KeyPath]:
     """Merge a resolved base; its entries are inherited. Returns how the
     base's entry paths map into ``acc``."""
     before = {key: len(value) for key, value in acc.items() if isinstance(value, list)}
-    _merge(acc, located, base, origins, main)
+    _merge(acc, located, base, origins, main, kinds)
     mapping: dict[KeyPath, KeyPath] = {}
     for key, value in base.items():
         if _is_array_of_tables(value):
+            kind = kinds.get(key, BY_NAME)
             taken: set[int] = set()
             for index, entry in enumerate(value):
-                name = identity(key, entry)
+                name = kind.identity(entry)
                 merged_list = acc[key]
                 found = next(
                     (
                         i
                         for i, old in enumerate(merged_list)
-                        if i not in taken and name is not None and identity(key, old) == name
+                        if i not in taken and name is not None and kind.identity(old) == name
                     ),
                     before.get(key, 0) + index,
                 )
@@ -277,5 +328,5 @@ def _merge_located(
                 mapping[(key, index)] = (key, found)
                 origin = located.origins.get((key, found))
                 if origin is not None:
-                    located.inherited[(key, found)] = origin.location()
+                    located.inherited[(key, found)] = origin
     return mapping

@@ -18,7 +18,7 @@ from pathlib import PurePath
 from typing import Any
 
 from .docs import toml_line
-from .kinds.config import dotted_path, is_code
+from .dotted import dotted_path, is_code
 from .redaction import is_secret_type, secret_name
 
 HTTP_DATE = r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"

@@ -17,8 +17,7 @@ import pytest
 from .checks import Check
 from .explain import explain, waiver_expired
 from .manifest import ManifestError
-from .outcomes import Drift, Finding, NotApplicable, TargetUnavailable, Undocumented
-from .plugin import SESSION_KEY
+from .outcomes import Drift, NotApplicable, TargetUnavailable, Undocumented
 from .registry import KindError, builtin_kind_modules, ordered_kinds
 from .results import Result, result_of
 from .runner import DefaultsRun
@@ -170,16 +169,30 @@ class DefaultsSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if not isinstance(item, DefaultItem) or item.result is None:
+            return report
+        if call.when == "call" and item.result.outcome == "skipped" and isinstance(report.longrepr, tuple):
+            # The check does not apply to this target (runtest's skip): at
+            # the manifest line (reportinfo), as pytest places a skip mark's,
+            # rather than at the line of this module that raised it.
+            path, line, _ = item.reportinfo()
+            report.longrepr = (os.fspath(path), line + 1, report.longrepr[2])
         # The result moves to the report (xdist sends it to the controller);
         # the item keeps nothing it no longer needs, as it lives to the end.
         ran = call.when == "call" or (call.when == "setup" and report.skipped)
-        if ran and isinstance(item, DefaultItem) and item.result is not None:
+        if ran:
             result = item.result.to_dict()
             item.result = None
             if len(self.runs) > 1:
                 result["id"] = item.nodeid  # several manifests: say which
             report.prod_defaults = result
         return report
+
+
+SESSION_KEY: pytest.StashKey[DefaultsSession] = pytest.StashKey()
+"""Where ``config.stash`` keeps the session's plugin object under
+``--check-defaults``: beside the class it holds, so the entry module imports
+this one and never the reverse."""
 
 
 def manifest_nodeid(config: pytest.Config, run: DefaultsRun) -> str:
@@ -222,8 +235,6 @@ class DefaultItem(pytest.Item):
         self.run = run
         self.user_properties.append(("kind", check.kind))
         self.result: Result | None = None
-        self._outcome: list[Finding] | BaseException | None = None
-        """What the check ended in when :meth:`held_without_io` ran it and it did not hold."""
         entry = check.entry
         if entry.skip and not waiver_expired(check):
             # A waiver is known from the manifest alone: a skip mark, so
@@ -236,49 +247,15 @@ class DefaultItem(pytest.Item):
         self.result = result_of(self.run.manifest, self.check, **how)
         return self.result
 
-    def held_without_io(self) -> bool:
-        """Whether the check holds, run once against a read-only view of
-        what it declares it reads (:meth:`DefaultsRun.fetched_view`), when
-        all of that is already fetched: no I/O, nothing to capture. If it
-        holds, its result is recorded as by :meth:`runtest`; whatever else it
-        ends in is kept for :meth:`runtest` to report, so pytest's protocol
-        never runs the check a second time."""
-        view = self.run.fetched_view(self.check)
-        if view is None:
-            return False
-        try:
-            findings = self.run.run_check(self.check, view)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            self._outcome = exc
-            return False
-        if findings:
-            self._outcome = findings
-            return False
-        self._finish(findings=[])
-        return True
-
-    def _run_check(self) -> list[Finding]:
-        """The check's findings: what :meth:`held_without_io` kept, else
-        the check run now."""
-        outcome, self._outcome = self._outcome, None
-        if outcome is None:
-            return self.run.run_check(self.check)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
     def runtest(self) -> None:
         witness = self.config.stash[SESSION_KEY].witness()
         if witness is not None:
             witness.checking(self.nodeid)
         try:
-            findings = self._run_check()
+            findings = self.run.run_check(self.check)
         except NotApplicable as exc:
             self._finish(skipped=str(exc))
-            # Reported at the manifest line (reportinfo), not at this module.
-            raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
+            raise pytest.skip.Exception(str(exc)) from None  # placed by pytest_runtest_makereport
         except Exception as exc:
             result = self._finish(error=exc)
             if isinstance(exc, Drift):
@@ -294,7 +271,7 @@ class DefaultItem(pytest.Item):
         for finding in findings:
             # Attributed to the manifest line, not to this module: that is
             # where a person goes to document what was found.
-            line = self.check.line or self.check.entry.line or 1
+            line = self.check.own_line() or self.check.entry.line or 1
             warnings.warn_explicit(
                 UndocumentedDefaultWarning(f"{finding.what}: {', '.join(finding.items)}"),
                 UndocumentedDefaultWarning,
@@ -322,5 +299,5 @@ class DefaultItem(pytest.Item):
         # A default the manifest does not write (``[undocumented]`` left out)
         # is placed at the top of the file: a skip reported at the item's
         # location needs a line.
-        line = self.check.line or self.check.entry.line
+        line = self.check.own_line() or self.check.entry.line
         return self.path, (line - 1 if line else 0), self.name

@@ -1,26 +1,30 @@
-"""Read ``defaults.toml`` into a validated :class:`Manifest`, or explain in
-:class:`ManifestError` (file, line, key path, what is wrong) why not."""
+"""Read ``defaults.toml`` (a file, or its text) into a validated
+:class:`Manifest`, or explain in :class:`ManifestError` (file, line, key path,
+what is wrong) why not.
+
+Lines are looked up only for a problem or when a report asks an entry for
+its own: a manifest that loads cleanly is never scanned for them here."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
-import types
-import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from .checks import CheckKind
+from .checks import CheckKind, completed
 from .extends import ExtendsError, Locator, resolve
+from .manifest_problems import ManifestError, Problem, described_key, format_key, problem_message, shown
 from .model import Entry, Profile, Service, Target, is_header_name
 from .redaction import Redactor
-from .toml_positions import KeyPath, key_lines
+from .toml_positions import KeyLines, KeyPath
+
+__all__ = ["Manifest", "ManifestError", "Problem", "load_manifest", "manifest_model"]
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,28 +33,6 @@ else:  # pragma: no cover
 
 SUPPORTED_VERSIONS = (1,)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SHOWN_CHARS = 60
-"""Longest value a problem quotes; a longer one is cut."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
-
-
-class ManifestError(Exception):
-    """The manifest cannot be used. ``str()`` gives one line per problem."""
-
-    def __init__(self, problems: Sequence[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = list(problems)
 
 
 @dataclass
@@ -88,40 +70,6 @@ class Manifest:
         return self.path.parent
 
 
-def format_key(path: KeyPath) -> str:
-    """``("header", 1, "equals")`` → ``header[2].equals`` (entries count from 1,
-    as a person counts the ``[[header]]`` tables in the file)."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part + 1}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-NAMING_KEYS = ("name", "path", "class", "object")
-"""What names an entry for a reader, in order: its ``name``, else what each
-kind's default name is made of."""
-
-
-def described_key(data: Mapping[str, Any], path: KeyPath) -> str:
-    """``header[3].equals (X-Content-Type-Options)``: the key path, and the
-    name of the entry it is in, which is what a reader looks for in the
-    file (entries count from 1, ``header[3]`` is the third)."""
-    key = format_key(path)
-    if len(path) < 2 or not isinstance(path[1], int):
-        return key
-    entries = data.get(str(path[0]))
-    if not isinstance(entries, list) or not 0 <= path[1] < len(entries) or not isinstance(entries[path[1]], dict):
-        return key
-    entry = entries[path[1]]
-    naming = next((k for k in NAMING_KEYS if isinstance(entry.get(k), str) and entry[k].strip()), None)
-    if naming is None or path[2:3] == (naming,):  # the name is what is wrong: already quoted
-        return key
-    return f"{key} ({shown(entry[naming])[1:-1]})"
-
-
 def manifest_model(kinds: Iterable[CheckKind], require_target: bool = True) -> type[BaseModel]:
     """The pydantic model of a whole manifest with these kinds' sections."""
     fields: dict[str, Any] = {
@@ -139,73 +87,12 @@ def manifest_model(kinds: Iterable[CheckKind], require_target: bool = True) -> t
     return create_model("Manifest", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-def _known_keys(model: Any, path: KeyPath) -> list[str]:
-    """The keys allowed at ``path`` inside ``model`` (for "did you mean")."""
-    annotation: Any = model
-    for part in path:
-        annotation = _unwrap(annotation)
-        if isinstance(part, int):
-            args = typing.get_args(annotation)
-            annotation = args[0] if args else Any
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            info = annotation.model_fields.get(part)
-            if info is None:
-                return []
-            annotation = info.annotation
-        else:
-            return []
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [info.alias or name for name, info in annotation.model_fields.items()]
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X | None`` → ``X``."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
-        return args[0]
-    return annotation
-
-
-def shown(value: object) -> str:
-    """``repr(value)``, cut to :data:`SHOWN_CHARS`; never fails (Python
-    refuses to print integers of thousands of digits)."""
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"a {type(value).__name__} too large to show"
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
-
-
-def _problem_message(error: Mapping[str, Any], model: Any, loc: KeyPath) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        known = _known_keys(model, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else (f"; known keys: {', '.join(known)}" if known else "")
-        what = "table" if len(loc) == 1 else "key"
-        return f"unknown {what} {str(loc[-1])!r}{hint}"
-    if kind == "missing":
-        return "required key is missing"
-    got = error.get("input")
-    if len(loc) == 1 and kind == "list_type" and isinstance(got, dict):
-        return f"write [[{loc[0]}]], once per entry, not [{loc[0]}]"
-    tables = isinstance(got, list) and bool(got) and all(isinstance(item, dict) for item in got)
-    if len(loc) == 1 and kind in ("model_type", "dict_type") and tables:
-        return f"write [{loc[0]}], once, not [[{loc[0]}]]"
-    message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
-    if kind in ("literal_error", "enum") and "input" in error:
-        return f"{message} (got {shown(error['input'])})"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
-        got = error.get("input")
-        if got is not None and not isinstance(got, (dict, list)):
-            return f"{message} (got {shown(got)})"
-    return message
-
-
 def _read_document(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of the manifest file at ``path`` and what it parses to."""
+    return _parse_document(str(path), _read_text(path))
+
+
+def _read_text(path: Path) -> str:
     name = str(path)
     if not path.exists():
         raise ManifestError([Problem(name, None, "", "no such file")])
@@ -217,6 +104,12 @@ def _read_document(path: Path) -> tuple[str, dict[str, Any]]:
         raise ManifestError([Problem(name, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except OSError as exc:
         raise ManifestError([Problem(name, None, "", f"cannot be read: {exc.strerror}")]) from None
+    return text
+
+
+def _parse_document(name: str, text: str) -> tuple[str, dict[str, Any]]:
+    """The text as read (without a byte order mark) and what it parses to;
+    problems name the file ``name``."""
     # Editors on Windows may start a UTF-8 file with a byte order mark, which TOML does not allow.
     text = text.removeprefix("\ufeff")
     if not text.strip():
@@ -338,12 +231,16 @@ def load_manifest(
     path: str | os.PathLike[str],
     kinds: Iterable[CheckKind],
     *,
+    text: str | None = None,
     target_overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     require_target: bool = True,
 ) -> Manifest:
     """Load and validate the manifest at ``path`` against ``kinds``.
 
+    With ``text``, that is the manifest, as if written at ``path``: the file
+    is not read (it need not exist), problems name ``path``, and the bases of
+    its ``extends`` are found relative to ``path``'s folder.
     ``target_overrides`` replace ``[target]`` keys (``--defaults-mode``,
     ``--defaults-url``) before validation. ``require_target=False`` reads a
     base or a profile, which has no ``[target]``, for documentation only: its
@@ -351,15 +248,16 @@ def load_manifest(
     Raises :class:`ManifestError`.
     """
     path = Path(path)
-    kinds = list(kinds)
+    kinds = [completed(kind) for kind in kinds]
     name = str(path)
-    text, data = _read_document(path)
+    text, data = _parse_document(name, _read_text(path) if text is None else text)
+    lines = KeyLines(text)
     try:
-        data, locator = resolve(path, data, key_lines(text), _read_document)
+        data, locator = resolve(path, data, lines, _read_document, kinds={kind.key: kind for kind in kinds})
     except ExtendsError as exc:
         raise ManifestError([Problem(exc.file, exc.line, "extends", exc.message)]) from None
     except (OSError, ValueError) as exc:  # a base path the filesystem refuses, e.g. with a NUL in it
-        line = key_lines(text).get(("extends",))
+        line = lines.get(("extends",))
         raise ManifestError([Problem(name, line, "extends", f"cannot read a base manifest: {exc}")]) from None
     used: dict[str, str] = {}
     problems = _expand_environment(data, locator, os.environ if environ is None else environ, used)
@@ -397,7 +295,7 @@ def load_manifest(
             # pydantic appends the validator's name for union members; keep keys only
             loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "union[")))
             file, line = locator.locate(loc)
-            message = Redactor(used)(_problem_message(error, model, loc))
+            message = Redactor(used)(problem_message(error, model, loc))
             problems.append(Problem(file, line, described_key(data, loc), message))
         raise ManifestError(problems) from None
 
@@ -415,13 +313,12 @@ def load_manifest(
     sections: dict[str, list[Entry]] = {}
     for kind in kinds:
         value = getattr(validated, kind.key, None)
-        if not kind.many and value is None and getattr(kind, "default_entry", False):
+        if not kind.many and value is None and kind.default_entry:
             value = kind.model()  # the table's defaults apply when it is left out
         entries = list(value or ()) if kind.many else ([value] if value is not None else [])
         for index, entry in enumerate(entries):
             entry_path: KeyPath = (kind.key, index) if kind.many else (kind.key,)
-            entry._source, entry._line = locator.locate(entry_path)
-            entry._inherited = locator.inherited.get(entry_path)
+            entry.written_at(locator, entry_path)  # its file, line and base: looked up when asked
         sections[kind.key] = entries
     return Manifest(
         path=path,

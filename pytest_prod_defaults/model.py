@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from .sizes import parse_size
+from .toml_positions import KeyPath
 
 
 def _leading_slash(path: str) -> str:
@@ -142,12 +143,18 @@ class Documentation(Strict):
     roll it back, and a waiver. Every entry carries them; so does one
     setting written in its table form."""
 
-    why: str | None = None
-    owner: str | None = None
-    rollback: str | None = None
-    docs: str | None = None
-    skip: str | None = None
-    until: datetime.date | None = None
+    why: str | None = Field(default=None, description="why this default exists")
+    owner: str | None = Field(default=None, description="who decides it; falls back to `[service].owner`")
+    rollback: str | None = Field(default=None, description="how to undo a change to it, in one or two sentences")
+    docs: str | None = Field(default=None, description="a link")
+    skip: str | None = Field(
+        default=None, description="a reason (a waiver): the entry is reported as skipped with it, not run"
+    )
+    until: datetime.date | None = Field(
+        default=None,
+        description="with `skip`: the waiver's expiry date; after it the entry runs again, and a failure says"
+        " the waiver has expired",
+    )
 
     @model_validator(mode="after")
     def _until_needs_skip(self) -> Documentation:
@@ -156,32 +163,81 @@ class Documentation(Strict):
         return self
 
 
+class KeyLocator(Protocol):
+    """Where the keys of a loaded manifest are written
+    (:class:`~pytest_prod_defaults.extends.Locator`)."""
+
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        """The file that writes ``path`` and its line there."""
+        ...
+
+    def file_of(self, path: KeyPath) -> str:
+        """The file that writes ``path``."""
+        ...
+
+    def inherited_from(self, path: KeyPath) -> str | None:
+        """``file:line`` of the base an entry was inherited from."""
+        ...
+
+
 class Entry(Documentation):
     """Fields every manifest entry carries: it is documentation first."""
 
-    name: str | None = None
+    name: str | None = Field(
+        default=None,
+        description="short human name, in the item's id and its failures; each kind has a sensible default"
+        " (the path, the middleware's class)",
+    )
 
     _line: int | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
     _inherited: str | None = PrivateAttr(default=None)
+    # Where the entry is written (the manifest's locator, the entry's key
+    # path), kept so that its line and the base it comes from are looked up
+    # only when a report or a message needs them. One attribute: pydantic
+    # sets every private default on every entry it builds.
+    _written_at: tuple[KeyLocator, KeyPath] | None = PrivateAttr(default=None)
+
+    def written_at(self, locator: KeyLocator | None, key: KeyPath) -> None:
+        """Say where this entry is written: ``key`` of the manifest that
+        ``locator`` knows. Nothing is looked up until asked."""
+        self.__pydantic_private__["_written_at"] = (locator, key) if locator is not None else None  # type: ignore[index]
 
     # Read straight from pydantic's private store: ``self._line`` goes
     # through BaseModel.__getattr__, a cost every item paid several times.
     @property
     def line(self) -> int | None:
-        """1-based line of this entry in its manifest."""
-        return self.__pydantic_private__["_line"]  # type: ignore[index,no-any-return]
+        """1-based line of this entry in its manifest (found on first use)."""
+        private = self.__pydantic_private__
+        line: int | None = private["_line"]  # type: ignore[index]
+        if line is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            line = private["_line"] = written[0].locate(written[1])[1]  # type: ignore[index]
+        return line
 
     @property
     def inherited(self) -> str | None:
         """``file:line`` of the base manifest this entry comes from (through
         ``extends``), or ``None`` for an entry of the manifest itself."""
-        return self.__pydantic_private__["_inherited"]  # type: ignore[index,no-any-return]
+        private = self.__pydantic_private__
+        inherited: str | None = private["_inherited"]  # type: ignore[index]
+        if inherited is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            inherited = private["_inherited"] = written[0].inherited_from(written[1])  # type: ignore[index]
+        return inherited
+
+    def line_at(self, key: KeyPath) -> int | None:
+        """The line of another key of the manifest this entry was loaded
+        from (``("settings", "debug")``), found now."""
+        written: tuple[KeyLocator, KeyPath] | None = self.__pydantic_private__["_written_at"]  # type: ignore[index]
+        return written[0].locate(key)[1] if written is not None else None
 
     @property
     def source(self) -> str | None:
         """Path of the manifest file that defines this entry."""
-        return self.__pydantic_private__["_source"]  # type: ignore[index,no-any-return]
+        private = self.__pydantic_private__
+        source: str | None = private["_source"]  # type: ignore[index]
+        if source is None and (written := private["_written_at"]) is not None:  # type: ignore[index]
+            source = private["_source"] = written[0].file_of(written[1])  # type: ignore[index]
+        return source
 
     def display_name(self) -> str:
         """The entry's ``name``, or the kind's sensible default."""
@@ -198,19 +254,23 @@ ENTRY_PEOPLE_FIELDS = ("name", *DOCUMENTATION_FIELDS)
 
 
 class Profile(Strict):
-    """Describes a bundled or shared baseline: what it follows, and as of when."""
+    """A bundled or shared baseline (a file others extend): what it follows, and as of when."""
 
-    name: str
-    title: str | None = None
-    source: str | None = None
-    date: datetime.date | None = None
-    notes: str | None = None
+    name: str = Field(description="the baseline's short name (a bundled profile's is the NAME of `profile:NAME`)")
+    title: str | None = Field(default=None, description="what the baseline holds, in one line")
+    source: str | None = Field(default=None, description="a link to the document the baseline follows")
+    date: datetime.date | None = Field(default=None, description="the date of that document: as of when it is followed")
+    notes: str | None = Field(default=None, description="what a reader should know about how it follows its source")
 
 
 class Service(Strict):
-    name: str | None = None
-    owner: str | None = None
-    docs: str | None = None
+    """The service the manifest documents."""
+
+    name: str | None = Field(default=None, description="the service's name, in reports and `prod-defaults docs`")
+    owner: str | None = Field(
+        default=None, description="who owns the service: the owner of every entry that names none"
+    )
+    docs: str | None = Field(default=None, description="a link about the service, in `prod-defaults docs`")
 
 
 APP_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
@@ -226,20 +286,54 @@ AppReference = Annotated[str, AfterValidator(_app_reference)]
 
 
 class Target(Strict):
-    app: AppReference | None = None
-    app_dir: Annotated[str, AfterValidator(_folder)] | None = None
-    env: Annotated[dict[str, str], AfterValidator(_environment)] = Field(default_factory=dict)
-    mode: Literal["asgi", "server", "url"] = "asgi"
-    base_url: str | None = None
-    host: Annotated[str, AfterValidator(_host)] | None = None
+    """What is checked and how it is reached: the app, the mode, what every request carries."""
+
+    app: AppReference | None = Field(
+        default=None,
+        description='the application: "module:attribute", or "module:factory()" to call a factory;'
+        " needed in modes asgi and server, and in url mode for settings, middleware and config",
+    )
+    app_dir: Annotated[str, AfterValidator(_folder)] | None = Field(
+        default=None, description="the folder the app is imported from (default: the manifest's folder)"
+    )
+    env: Annotated[dict[str, str], AfterValidator(_environment)] = Field(
+        default_factory=dict, description="environment variables set before the app is imported, restored afterwards"
+    )
+    mode: Literal["asgi", "server", "url"] = Field(
+        default="asgi",
+        description="asgi: the app in-process; server: the app under uvicorn on 127.0.0.1;"
+        " url: a deployed service at `base_url` (`--defaults-mode` and `--defaults-url` override it)",
+    )
+    base_url: str | None = Field(default=None, description="mode url: the deployed service's http(s):// address")
+    host: Annotated[str, AfterValidator(_host)] | None = Field(
+        default=None, description="the Host header sent with every request (for TrustedHostMiddleware)"
+    )
     # Not in repr: values are often credentials, and --showlocals prints reprs.
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    paths: list[UrlPath] = Field(default_factory=lambda: ["/"])
-    timeout: Seconds = 5.0  # inf would wait forever
-    startup_timeout: Seconds = 30.0
-    """Seconds the app's startup (its lifespan, uvicorn's start) may take."""
-    lifespan: Literal["auto", "on", "off"] = "auto"
-    uvicorn: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description="headers sent with every request; `${VAR}` reads the environment, and no value is ever shown",
+    )
+    paths: list[UrlPath] = Field(
+        default_factory=lambda: ["/"],
+        description="probed for `[[header]]` entries without `paths`, and for undocumented headers",
+    )
+    timeout: Seconds = Field(  # inf would wait forever
+        default=5.0, description="seconds a request may take (for uploads: each wait for the service)"
+    )
+    startup_timeout: Seconds = Field(
+        default=30.0, description="seconds the app's startup (its lifespan, uvicorn's start) may take"
+    )
+    lifespan: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="run the app's lifespan (startup and shutdown): auto runs it when the app supports it,"
+        " on requires it, off never runs it",
+    )
+    uvicorn: dict[str, Any] = Field(
+        default_factory=dict,
+        description="mode server: uvicorn's keyword arguments, as production runs it"
+        " (`server_header = false`, `proxy_headers = true`); an unknown one names the closest",
+    )
 
     @model_validator(mode="after")
     def _mode_has_what_it_needs(self) -> Target:

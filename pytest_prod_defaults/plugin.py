@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from .items import DefaultsSession
-
-SESSION_KEY: pytest.StashKey[DefaultsSession] = pytest.StashKey()
 MODES = ("asgi", "server", "url")
 
 
@@ -66,8 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "defaults_full_protocol",
-        "run every default through pytest's full setup/call/teardown protocol, even a passing comparison of a "
-        "response already fetched (for hooks that must see every item's phases)",
+        "leave the garbage collector as pytest leaves it: do not freeze the objects alive once the app has "
+        "answered (every default takes pytest's full setup/call/teardown protocol either way)",
         type="bool",
         default=False,
     )
@@ -100,8 +95,8 @@ def manifest_paths(config: pytest.Config) -> list[Path]:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("check_defaults"):
         return
-    from .items import DefaultsSession
-    from .protocol import DirectReports
+    from .heap import LongLivedHeap
+    from .items import SESSION_KEY, DefaultsSession
     from .reporting import DefaultsReporter, report_paths
 
     # Workers only attach results to their reports: the controller writes.
@@ -110,12 +105,16 @@ def pytest_configure(config: pytest.Config) -> None:
     session = DefaultsSession.start(config, manifest_paths(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "prod_defaults_session")
-    config.pluginmanager.register(DirectReports(config), "prod_defaults_protocol")
+    config.pluginmanager.register(LongLivedHeap(config), "prod_defaults_heap")
     if controller:
         config.pluginmanager.register(DefaultsReporter(config, session.runs, paths), "prod_defaults_reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if not config.getoption("check_defaults"):
+        return
+    from .items import SESSION_KEY
+
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         session.close()

@@ -114,13 +114,12 @@ class Reads:
     (``app=True``, :meth:`Target.app`), objects loaded by reference
     (``objects``, :meth:`Target.load`).
 
-    A check that declares its reads is run, once, against a read-only view
-    holding exactly those (:class:`.view.TargetView`), fetched first; a read
-    that failed raises its failure where the check reads it. Once all of it
-    has been fetched for an earlier check, the check is judged without any
-    I/O, and a pass is reported without pytest's per-phase protocol. It must
-    send nothing of its own (:meth:`Target.fetch`, :meth:`Target.send_body`):
-    such a check declares no reads and is handed the target itself.
+    A check that declares its reads is run against a read-only view holding
+    exactly those (:class:`.view.TargetView`), fetched first (each distinct
+    request once per run, as ever); a read that failed raises its failure
+    where the check reads it. It must send nothing of its own
+    (:meth:`Target.fetch`, :meth:`Target.send_body`): such a check declares
+    no reads and is handed the target itself.
     """
 
     requests: tuple[ProbeRequest, ...]

@@ -9,7 +9,7 @@ from types import ModuleType
 import pluggy
 
 from . import hookspecs
-from .checks import CheckKind
+from .checks import CheckKind, completed
 from .kinds import BUILTIN_KIND_MODULES
 
 
@@ -35,9 +35,10 @@ def ordered_kinds(contributions: Iterable[Sequence[CheckKind] | None]) -> list[C
                     f"two check kinds claim the manifest key {kind.key!r}: {kinds[kind.key]!r} and {kind!r}"
                 )
             kinds[kind.key] = kind
+    completed_kinds = [completed(kind) for kind in kinds.values()]
     builtin_keys = [name.rsplit(".", 1)[1] for name in BUILTIN_KIND_MODULES]
     rank = {key: index for index, key in enumerate(builtin_keys)}
-    return sorted(kinds.values(), key=lambda k: (rank.get(k.key, len(rank)), k.key))
+    return sorted(completed_kinds, key=lambda k: (rank.get(k.key, len(rank)), k.key))
 
 
 def standalone_plugin_manager() -> pluggy.PluginManager:

@@ -12,7 +12,6 @@ from .checks import Check, CheckKind
 from .manifest import Manifest, load_manifest
 from .outcomes import Finding
 from .target import Target
-from .view import TargetView
 
 
 @dataclass
@@ -41,12 +40,9 @@ class DefaultsRun:
         self.target.ready_for_secrets()
         found: list[str] = []
         for key, kind in self.manifest.kinds.items():
-            secrets_of = getattr(kind, "secrets", None)
-            if secrets_of is None:
-                continue  # a kind of another plugin, not built on BaseKind
             for entry in self.manifest.entries(key):
                 try:
-                    found.extend(secrets_of(entry, self.target))
+                    found.extend(kind.secrets(entry, self.target))
                 except Exception:  # the kind's own checks say why it cannot read them
                     continue
         return found
@@ -62,25 +58,16 @@ class DefaultsRun:
             self._checks = distinct_ids(found)
         return self._checks
 
-    def fetched_view(self, check: Check) -> TargetView | None:
-        """The read-only view ``check`` runs against when all it declares it
-        reads (:attr:`Check.reads`) is already fetched: running it then
-        imports, starts and sends nothing, so the caller may report a pass
-        without the ceremony a request needs (output capture, log capture).
-        ``None`` when it declares nothing, or something is not fetched yet.
-        """
-        return self.target.fetched(check.reads) if check.reads is not None else None
-
-    def run_check(self, check: Check, view: TargetView | None = None) -> list[Finding]:
-        """Run ``check``: against ``view`` if given; one that declares its
-        reads against a view of them, fetched now; any other against the
-        target itself. Returns its findings, raises what it ends in."""
-        if view is None and check.reads is not None:
-            view = self.target.view(check.reads)
-        # The view offers the reading half of the target's interface, all a
+    def run_check(self, check: Check) -> list[Finding]:
+        """Run ``check`` once: one that declares what it reads
+        (:attr:`Check.reads`) against a read-only view of that, fetched
+        first; any other against the target itself. Returns its findings,
+        raises what it ends in."""
+        if check.reads is None:
+            return list(check.run(self.target) or ())
+        # The view offers the reading half of the target's interface: all a
         # check that declares its reads may use.
-        reader = self.target if view is None else cast("Target", view)
-        return list(check.run(reader) or ())
+        return list(check.run(cast("Target", self.target.view(check.reads))) or ())
 
     def close(self, hurry: bool = False) -> None:
         self.target.close(hurry)

@@ -25,7 +25,10 @@ _NOT_A_SIZE = "a size is an integer number of bytes or a string like '1 MiB'"
 
 
 def _shown(value: str) -> str:
-    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    """``value`` quoted, at most 42 characters: cut after quoting, as
+    escapes (``\\x00``) can make the quoted text four times longer."""
+    quoted = repr(value)
+    return quoted if len(quoted) <= 42 else f"{quoted[:38]}...{quoted[0]}"
 
 
 def parse_size(value: object) -> int:
@@ -38,7 +41,8 @@ def parse_size(value: object) -> int:
         raise ValueError(_NOT_A_SIZE)
     if isinstance(value, int):
         if value < 0:
-            raise ValueError(f"a size cannot be negative (got {value})")
+            digits = str(value)
+            raise ValueError(f"a size cannot be negative (got {digits if len(digits) <= 40 else digits[:37] + '...'})")
         return value
     if not isinstance(value, str):
         raise ValueError(_NOT_A_SIZE)

@@ -276,27 +276,7 @@ class Target:
             merged[name.lower()] = (name, value)
         return list(merged.values())
 
-    # -- read-only views for checks that declare their reads ---------------
-
-    def fetched(self, reads: Reads) -> TargetView | None:
-        """A view of ``reads`` when all of it is already here, so nothing is
-        imported, started or sent; else ``None``."""
-        # Once per item judged from the cache: one lookup per request.
-        responses: list[tuple[ProbeRequest, ProbeResponse | Failed]] = []
-        for request in reads.requests:
-            found = self._responses.get(request)
-            if found is None:
-                return None
-            responses.append((request, found))
-        if reads.app and self._app is None:
-            return None
-        objects = None
-        if reads.objects:
-            if not all(reference in self._objects for reference in reads.objects):
-                return None
-            objects = {reference: _held(self._objects[reference]) for reference in reads.objects}
-        app = self._app if reads.app else NOT_DECLARED
-        return TargetView(self.spec, self.base_url, self.redact, responses, app, objects)
+    # -- a read-only view for a check that declares its reads -------------
 
     def view(self, reads: Reads) -> TargetView:
         """A view of ``reads``, fetching (importing, starting, requesting)
@@ -313,8 +293,3 @@ def _read(get: Callable[..., T], *args: Any) -> T | Failed:
         return get(*args)
     except (TargetUnavailable, NotApplicable) as exc:
         return Failed(exc)
-
-
-def _held(found: Any) -> Any:
-    """A loaded object as a view holds it: a remembered failure as :class:`Failed`."""
-    return Failed(found) if isinstance(found, TargetUnavailable) else found

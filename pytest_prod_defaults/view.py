@@ -4,9 +4,9 @@ A check built with ``Check(..., reads=Reads(...))`` is handed a
 :class:`TargetView` holding exactly what it declared (responses, the app
 object, loaded objects), fetched before it runs; a read that failed is held
 as its failure, raised when the check reads it, as the target would. The
-check cannot send anything, nor read what it did not declare, so once
-everything it declares has been fetched for earlier checks it is judged
-without any I/O, and it runs once, whichever way pytest reports it.
+check cannot send anything, nor read what it did not declare: it is judged
+from what it declared alone, with no I/O of its own, and no flag on the
+shared target decides what it may do.
 """
 
 from __future__ import annotations

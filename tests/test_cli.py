@@ -429,7 +429,10 @@ def test_schema_accepts_the_examples_and_rejects_a_typo(cli: Cli, project: Proje
     documented = _json_ready(tomllib.loads((project.path / "defaults.toml").read_text(encoding="utf-8")))
     assert list(validator.iter_errors(documented)) == []
     # SameSite is read in any case, as Set-Cookie spells it.
-    cookie = {"target": {"app": "app:app"}, "cookie": [{"name": "sid", "path": "/", "same_site": "Strict"}]}
+    cookie: dict[str, Any] = {
+        "target": {"app": "app:app"},
+        "cookie": [{"name": "sid", "path": "/", "same_site": "Strict"}],
+    }
     assert list(validator.iter_errors(cookie)) == []
     cookie["cookie"][0]["same_site"] = "strictly"
     assert [error.path[-1] for error in validator.iter_errors(cookie)] == ["same_site"]

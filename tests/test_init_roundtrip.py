@@ -41,9 +41,12 @@ def read_manifest(project: Project, name: str = "defaults.toml") -> dict[str, An
 
 
 def entry(document: dict[str, Any], kind: str, **match: Any) -> dict[str, Any]:
-    found = [item for item in document.get(kind, []) if all(item.get(k) == v for k, v in match.items())]
+    found: list[dict[str, Any]] = [
+        item for item in document.get(kind, []) if all(item.get(k) == v for k, v in match.items())
+    ]
     assert len(found) == 1, f"{kind} {match}: {found}"
-    return found[0]
+    first: dict[str, Any] = found[0]
+    return first
 
 
 ORDERS_APP = """

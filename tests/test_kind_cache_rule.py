@@ -3,12 +3,12 @@ each way of getting it wrong fails exactly the items that document it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_prod_defaults.checks import DocumentedHeader
-from pytest_prod_defaults.kinds.cache_rule import CacheRuleKind
+from pytest_prod_defaults.kinds.cache_rule import CacheRuleEntry, CacheRuleKind
 from pytest_prod_defaults.manifest import load_manifest
 
 # Every HTTP check behaves the same in-process, under uvicorn and against a URL.
@@ -239,7 +239,7 @@ def test_not_cached_example_that_is_public_fails_alone(project: Project) -> None
     ],
 )
 def test_cached_despite_a_bypass_condition_fails_only_that_condition(
-    project: Project, wrong: dict[str, tuple[str, ...]], failed_item: str, headline: str
+    project: Project, wrong: dict[str, Any], failed_item: str, headline: str
 ) -> None:
     project.app(shop_app(**wrong))
     project.manifest(MANIFEST)
@@ -392,6 +392,7 @@ def test_cache_headers_count_as_documented_on_the_paths_a_rule_covers(project: P
     kind = CacheRuleKind()
     manifest = load_manifest(project.path / "defaults.toml", [kind])
     catalog = manifest.entries("cache_rule")[2]
+    assert isinstance(catalog, CacheRuleEntry)
     paths = frozenset({"/catalog", "/catalog?preview=1"})
     assert list(kind.documented_headers(catalog, manifest)) == [
         DocumentedHeader("cache-control", paths=paths),

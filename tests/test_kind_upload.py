@@ -404,7 +404,7 @@ def test_invalid_upload_entries_are_manifest_errors(project: Project, lines: str
 
 
 def test_uploads_probe_no_paths_and_document_no_headers() -> None:
-    entry = UploadEntry(name="avatar", path="/upload", max_bytes="1 MiB")
+    entry = UploadEntry.model_validate({"name": "avatar", "path": "/upload", "max_bytes": "1 MiB"})
     kind = UploadKind()
     assert list(kind.probed_paths(entry, None)) == []  # type: ignore[arg-type]
     assert list(kind.documented_headers(entry, None)) == []  # type: ignore[arg-type]

@@ -448,3 +448,16 @@ def test_the_generated_documents_reach_deep_keys(path: tuple[str | int, ...]) ->
     )
     for documents in (manifests, plausible_manifests):
         find(documents, lambda document: _has(document, path), settings=search)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [-(10**300), "1 " + "\x00" * 300, "\x00" * 300 + " XB", "-" + "9" * 500, "1 " + "é" * 300],
+    ids=["huge negative int", "escaped unit", "escaped value", "huge negative text", "long unit"],
+)
+def test_a_size_error_quotes_a_long_value_cut_short(value: object) -> None:
+    # Found by hypothesis: a negative int was quoted whole, and a value cut
+    # before quoting grew fourfold once its escapes were written out.
+    with pytest.raises(ValueError) as raised:
+        parse_size(value)
+    assert len(str(raised.value)) < 120

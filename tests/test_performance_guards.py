@@ -99,17 +99,17 @@ class SetupRecorder:
         self.setup.append(item.name)
 
 
-def test_of_a_thousand_header_items_only_those_sending_a_request_take_the_full_protocol(project: Project) -> None:
+def test_a_thousand_header_items_each_take_pytests_full_protocol(project: Project) -> None:
+    # Passing comparisons are no longer reported past the per-phase hooks
+    # (which plugins may be passed over cannot be told with pytest's public
+    # API): a plugin's setup hook sees all 1,000 items, not the 11 that sent
+    # a request or tore the manifest down.
     project.app(MANY_HEADERS_APP)
     project.manifest(many_headers_manifest())
     recorder = SetupRecorder()
     result = project.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-q", plugins=[recorder])
     result.assert_outcomes(passed=HEADERS * PATHS)
-    # The first header on each path fetched that path; the last item tore the
-    # manifest down. The 989 others were reported directly.
-    assert recorder.setup == [f"header:X-Default-000[/page/{n}]" for n in range(PATHS)] + [
-        f"header:X-Default-{HEADERS - 1:03d}[/page/{PATHS - 1}]"
-    ]
+    assert recorder.setup == [f"header:X-Default-{i:03d}[/page/{n}]" for i in range(HEADERS) for n in range(PATHS)]
 
 
 def test_collecting_imports_no_app_and_sends_no_request(project: Project) -> None:

@@ -1,11 +1,11 @@
-"""Passing comparisons of responses already fetched are reported without
-pytest's per-phase protocol (pytest_prod_defaults/protocol.py): the same
-outcomes, reports and output as the full protocol, which everything else
-still takes (drifts, marks, requests, conftest phase hooks, the ini switch),
-and the garbage collector handed back when the session ends."""
+"""Every default takes pytest's own setup/call/teardown protocol, so every
+plugin and conftest.py sees every phase of every item; what the plugin adds
+for speed (pytest_prod_defaults/heap.py) changes no report and no output, and
+the garbage collector is handed back when the session ends."""
 
 from __future__ import annotations
 
+import ast
 import gc
 import json
 import re
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import QUIET, Project
 
-from pytest_prod_defaults.outcomes import Drift
+from pytest_prod_defaults.outcomes import Drift, TargetUnavailable
 from pytest_prod_defaults.probes import Reads
 from pytest_prod_defaults.registry import builtin_kind_modules, ordered_kinds
 from pytest_prod_defaults.runner import DefaultsRun
@@ -80,16 +80,11 @@ def item_ids() -> list[str]:
     return [f"defaults.toml::header:X-Default-{i}[{path}]" for i in range(HEADERS) for path in PATHS]
 
 
-FULL_PROTOCOL = [
-    "defaults.toml::header:X-Default-0[/a]",  # the first: sets the manifest up, and GETs /a
-    "defaults.toml::header:X-Default-0[/b]",  # GETs /b
-    "defaults.toml::header:X-Default-4[/b]",  # the last: tears the manifest down
-]
-
-
 class PhaseRecorder:
-    """A plugin object (not a conftest.py) noting which items went through
-    pytest's setup phase, and the garbage collector's state after each."""
+    """A plugin object (not a conftest.py) with a per-phase hook and no
+    report hook (as pytest-randomly reseeding), noting which items went
+    through pytest's setup phase, and the garbage collector's state after
+    each."""
 
     def __init__(self) -> None:
         self.setup: list[str] = []
@@ -106,14 +101,16 @@ def run(project: Project, *args: str, plugins: tuple[object, ...] = ()) -> pytes
     return project.pytester.runpytest("--check-defaults", "-p", "no:cacheprovider", "-rA", *args, plugins=plugins)
 
 
-def test_passing_comparisons_of_fetched_responses_skip_the_per_phase_hooks(project: Project) -> None:
+def test_a_plugin_with_a_per_phase_hook_alone_sees_every_item_set_up(project: Project) -> None:
+    # pytest-randomly's shape: its reseeding must happen for every item.
     project.app(APP)
     project.manifest(manifest())
     recorder = PhaseRecorder()
     result = run(project, plugins=(recorder,))
     result.assert_outcomes(passed=HEADERS * len(PATHS))
-    assert recorder.setup == FULL_PROTOCOL
-    # One request per path, as under the full protocol.
+    assert recorder.setup == item_ids()
+    # Still one request per path: the items after the first on a path read
+    # the response it fetched.
     assert (project.path / "requests.log").read_text().splitlines() == ["GET /a", "GET /b"]
 
 
@@ -130,7 +127,7 @@ class LoggedPhases:
 class MadePhases(LoggedPhases):
     """And which phases pytest_runtest_makereport was called for.
     pytest-rerunfailures, for one, sets per-item state up there on the setup
-    report and reads it on the next."""
+    report and reads it on the next; pytest-html decorates reports there."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -143,9 +140,7 @@ class MadePhases(LoggedPhases):
         return report
 
 
-def test_direct_reports_go_through_makereport_for_every_phase_when_a_plugin_implements_it(
-    project: Project,
-) -> None:
+def test_every_phase_goes_through_makereport_when_a_plugin_implements_it(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
     phases = MadePhases()
@@ -196,9 +191,7 @@ def test_a_plugin_whose_setup_prepares_its_reports_sees_every_item_set_up(
     assert plugin.reported == [nodeid.split("::")[1] for nodeid in item_ids()]
 
 
-def test_direct_reports_are_logged_for_every_phase(project: Project) -> None:
-    # Only pytest's own pytest_runtest_makereport: setup and teardown reports
-    # are made from the call report; they are logged all the same.
+def test_every_phase_of_every_item_is_logged(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
     phases = LoggedPhases()
@@ -206,7 +199,7 @@ def test_direct_reports_are_logged_for_every_phase(project: Project) -> None:
     assert phases.logged == {nodeid: ["setup", "call", "teardown"] for nodeid in item_ids()}
 
 
-def test_the_ini_switch_sends_every_item_through_the_full_protocol(project: Project) -> None:
+def test_the_ini_switch_leaves_the_garbage_collector_alone(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
     recorder = PhaseRecorder()
@@ -247,24 +240,26 @@ def _report_results(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["results"])
 
 
-def test_reports_are_those_of_the_full_protocol(project: Project) -> None:
+def test_the_garbage_collectors_freeze_changes_no_report(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest({3: "drifted"}))
-    direct = run(project, "--junitxml=direct.xml", "--defaults-report=direct.json", "-v")
-    full = run(project, "-o", "defaults_full_protocol=true", "--junitxml=full.xml", "--defaults-report=full.json", "-v")
-    for result in (direct, full):
+    frozen = run(project, "--junitxml=frozen.xml", "--defaults-report=frozen.json", "-v")
+    unfrozen = run(
+        project, "-o", "defaults_full_protocol=true", "--junitxml=unfrozen.xml", "--defaults-report=unfrozen.json", "-v"
+    )
+    for result in (frozen, unfrozen):
         result.assert_outcomes(passed=HEADERS * len(PATHS) - 2, failed=2)
-    assert _junit_cases(project.path / "direct.xml") == _junit_cases(project.path / "full.xml")
-    assert _report_results(project.path / "direct.json") == _report_results(project.path / "full.json")
+    assert _junit_cases(project.path / "frozen.xml") == _junit_cases(project.path / "unfrozen.xml")
+    assert _report_results(project.path / "frozen.json") == _report_results(project.path / "unfrozen.json")
 
     def verdicts(result: pytest.RunResult) -> list[str]:
         return [line for line in result.outlines if line.startswith("defaults.toml::")]
 
-    assert verdicts(direct) == verdicts(full)
-    assert len(verdicts(direct)) == HEADERS * len(PATHS)
+    assert verdicts(frozen) == verdicts(unfrozen)
+    assert len(verdicts(frozen)) == HEADERS * len(PATHS)
 
 
-def test_a_drift_among_direct_reports_fails_with_its_explanation_and_x_stops_there(project: Project) -> None:
+def test_a_drift_among_passing_defaults_fails_with_its_explanation_and_x_stops_there(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest({2: "drifted"}))
     result = run(project, "-x")
@@ -295,11 +290,10 @@ def test_the_apps_output_is_captured_by_the_item_that_sent_the_request(project: 
     )
 
 
-def test_marked_items_take_the_full_protocol(project: Project) -> None:
+def test_a_strict_xfail_on_a_default_that_holds_fails_as_xpass(project: Project) -> None:
     project.app(APP)
     project.manifest(manifest())
-    # A strict xfail on a default that holds must fail as XPASS(strict):
-    # reported directly, it would pass.
+    # A strict xfail on a default that holds must fail as XPASS(strict).
     project.pytester.makeconftest(
         """
         import pytest
@@ -315,7 +309,7 @@ def test_marked_items_take_the_full_protocol(project: Project) -> None:
     result.stdout.fnmatch_lines(["*XPASS(strict)*known*"])
 
 
-def test_a_waiver_among_direct_reports_is_skipped_with_its_reason(project: Project) -> None:
+def test_a_waiver_among_passing_defaults_is_skipped_with_its_reason(project: Project) -> None:
     project.app(APP)
     text = manifest()
     text = text.replace('name = "X-Default-2"\n', 'name = "X-Default-2"\nskip = "rolled back, INC-7"\n')
@@ -331,8 +325,8 @@ def test_the_garbage_collector_is_frozen_while_reporting_and_handed_back(project
     recorder = PhaseRecorder()
     assert gc.get_freeze_count() == 0
     run(project, plugins=(recorder,)).assert_outcomes(passed=HEADERS * len(PATHS))
-    assert recorder.frozen[0] == 0  # the first item sent a request: nothing frozen yet
-    assert all(count > 0 for count in recorder.frozen[2:])  # the app was loaded: frozen from then on
+    assert recorder.frozen[0] == 0  # the first item loaded the app and sent a request: nothing frozen yet
+    assert all(count > 0 for count in recorder.frozen[2:])  # the app has answered: frozen from then on
     assert gc.get_freeze_count() == 0
 
 
@@ -345,6 +339,66 @@ def test_a_freeze_of_the_users_is_left_as_it_was(project: Project) -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# -- the pytest side: pytest's public API only, no import cycle -------------
+
+PYTEST_SIDE = ("plugin", "items", "heap", "reporting")
+"""The modules that import pytest; nothing else in the package does."""
+PACKAGE = Path(__file__).resolve().parent.parent / "pytest_prod_defaults"
+
+
+def _private_uses(path: Path) -> list[str]:
+    """What ``path`` reaches of pytest's (or pluggy's) private side: an
+    import of ``_pytest``, an ``_``-name read from anything but ``self`` or
+    ``cls``, an ``_``-keyword argument, a module name ``_pytest...`` written
+    as a string (recognising pytest's plugins by module)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [alias.name for alias in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules.append(node.module)
+            found += [f"import {module}" for module in modules if module.startswith(("_pytest", "pluggy._"))]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("_"):
+            found.append(f"{node.arg}=")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("_pytest"):
+            found.append(repr(node.value))
+    return [f"{path.name}:{use}" for use in found]
+
+
+def test_the_pytest_side_uses_only_pytests_public_api() -> None:
+    assert [use for name in PYTEST_SIDE for use in _private_uses(PACKAGE / f"{name}.py")] == []
+
+
+def _imported_siblings(path: Path) -> set[str]:
+    """The package's modules ``path`` imports, wherever the import stands
+    (inside a function, under ``TYPE_CHECKING``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "pytest_prod_defaults":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pytest_prod_defaults."):
+            found.add(node.module.split(".")[1])  # type: ignore[union-attr]
+    return found
+
+
+def test_the_pytest_side_imports_no_cycle() -> None:
+    imports = {name: _imported_siblings(PACKAGE / f"{name}.py") & set(PYTEST_SIDE) for name in PYTEST_SIDE}
+
+    def cycle_from(module: str, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if module in path:
+            return (*path[path.index(module) :], module)
+        return next((found for nxt in imports[module] if (found := cycle_from(nxt, (*path, module)))), None)
+
+    assert {name: cycle_from(name, ()) for name in PYTEST_SIDE} == dict.fromkeys(PYTEST_SIDE)
+    # The entry module is the one that imports the others (lazily).
+    assert imports["plugin"] == {"items", "heap", "reporting"}
 
 
 UNRAISABLE_TEST = """
@@ -391,12 +445,11 @@ def unraisable_report(result: pytest.RunResult) -> list[str]:
     ]
 
 
-# -- each check runs once, whichever way it is reported -----------------------
+# -- checks that declare their reads: a read-only view, each check run once ---
 
-# A third-party kind that declares what it reads, and notes every run of
-# each check: the first item of each path must fetch, the others read the
-# cache; one drifts and one finds something, so they are reported through
-# pytest's protocol after running on the fast path.
+# A third-party kind noting every run of each check: the first item of each
+# path fetches it, the others read what is fetched; one drifts and one finds
+# something.
 COUNTED_KIND = """
     from pathlib import Path
 
@@ -431,13 +484,13 @@ COUNTED_KIND = """
         return [CountedKind()]
 """
 COUNTED = [
-    ("first", "/a", "X-Default-0", "value-0", False),  # the first item: GETs /a
+    ("first", "/a", "X-Default-0", "value-0", False),  # GETs /a
     ("cached", "/a", "X-Default-1", "value-1", False),
     ("drifts", "/a", "X-Default-2", "drifted", False),
     ("finds", "/a", "X-Default-3", "value-3", True),
     ("fetches-b", "/b", "X-Default-0", "value-0", False),  # GETs /b
     ("cached-b", "/b", "X-Default-1", "value-1", False),
-    ("last", "/b", "X-Default-4", "value-4", False),  # tears the manifest down
+    ("last", "/b", "X-Default-4", "value-4", False),
 ]
 
 
@@ -455,35 +508,38 @@ def counted_runs(project: Project) -> list[str]:
     return (project.path / "runs.log").read_text().splitlines()
 
 
-def test_no_check_runs_twice_and_passes_read_from_the_cache_are_still_reported_directly(project: Project) -> None:
-    counted_project(project, "reads=Reads(ProbeRequest(entry.path))")
+@pytest.mark.parametrize(
+    "reads",
+    ["reads=Reads(ProbeRequest(entry.path))", "reads_only_target=True", "line=None"],
+    ids=["declared", "the-older-spelling", "nothing-declared"],
+)
+def test_no_check_runs_twice(project: Project, reads: str) -> None:
+    counted_project(project, reads)
     recorder = PhaseRecorder()
     result = run(project, "-W", "default::pytest.PytestWarning", plugins=(recorder,))
     result.assert_outcomes(passed=len(COUNTED) - 1, failed=1, warnings=1)
     result.stdout.fnmatch_lines(["*counted drifts: documented 'drifted', live 'value-2'*"])
     result.stdout.fnmatch_lines(["*counted finds found: something*"])
-    # Each check ran exactly once, in manifest order.
+    # Each check ran exactly once, in manifest order, each item through
+    # pytest's protocol; each distinct request was sent once.
     assert counted_runs(project) == [name for name, *_ in COUNTED]
-    # Only the passes read from the cache were reported directly; the drift
-    # and the finding ran there too, and pytest's protocol reported them.
-    ids = {name: f"defaults.toml::counted:{name}" for name, *_ in COUNTED}
-    assert recorder.setup == [ids[name] for name in ids if name not in ("cached", "cached-b")]
+    assert recorder.setup == [f"defaults.toml::counted:{name}" for name, *_ in COUNTED]
     assert requests_sent(project) == ["GET /a", "GET /b"]
 
 
-def test_a_check_saying_only_reads_only_target_runs_once_through_pytests_protocol(project: Project) -> None:
-    # The spelling before Check.reads is accepted: what such a check reads is
-    # not known before it runs, so it is never tried on the cache first.
-    counted_project(project, "reads_only_target=True")
-    recorder = PhaseRecorder()
-    result = run(project, "-W", "default::pytest.PytestWarning", plugins=(recorder,))
-    result.assert_outcomes(passed=len(COUNTED) - 1, failed=1, warnings=1)
-    assert counted_runs(project) == [name for name, *_ in COUNTED]
-    assert recorder.setup == [f"defaults.toml::counted:{name}" for name, *_ in COUNTED]  # none directly
-    assert requests_sent(project) == ["GET /a", "GET /b"]
+def test_a_check_that_reads_what_it_does_not_declare_fails_saying_so(project: Project) -> None:
+    # Handed a view of /b alone, the check cannot read /a: not even once /a
+    # has been fetched for the item before it.
+    counted_project(project, 'reads=Reads(ProbeRequest("/b"))')
+    result = run(project)
+    result.assert_outcomes(passed=3, failed=4)
+    result.stdout.fnmatch_lines(
+        ["*UndeclaredRead: the check read the response to GET /a, which its Check.reads does not declare"]
+    )
+    assert requests_sent(project) == ["GET /b"]
 
 
-# -- the pytest-free side: judging a check from cached responses only -------
+# -- the pytest-free side: the view a check reads through -------------------
 
 
 def open_run(project: Project, text: str) -> DefaultsRun:
@@ -497,36 +553,32 @@ def requests_sent(project: Project) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def test_a_fetched_view_sends_nothing_and_needs_the_response_fetched(project: Project) -> None:
+def test_a_check_reads_a_view_of_what_it_declares_fetched_once_for_every_check(project: Project) -> None:
     project.app(APP)
     run_ = open_run(project, manifest({1: "drifted"}))
     try:
         by_id = {check.id: check for check in run_.checks()}
         holding, drifting = by_id["header:X-Default-0[/a]"], by_id["header:X-Default-1[/a]"]
         on_b = by_id["header:X-Default-0[/b]"]
-        # Nothing fetched yet: no view, and the app is not even imported.
-        assert run_.fetched_view(holding) is None
+        assert holding.reads == Reads(ProbeRequest("/a"))
+        assert holding.reads_only_target is True
+        # Nothing fetched yet: the app is not even imported.
         assert run_.target._app is None
         assert requests_sent(project) == []
-        assert run_.run_check(holding) == []  # the ordinary way: imports, starts, GETs /a
+        assert run_.run_check(holding) == []  # imports, starts, GETs /a
         assert requests_sent(project) == ["GET /a"]
-        view = run_.fetched_view(holding)
-        assert view is not None
-        assert run_.run_check(holding, view) == []
-        drifting_view = run_.fetched_view(drifting)
-        assert drifting_view is not None
         with pytest.raises(Drift, match="X-Default-1 on /a"):
-            run_.run_check(drifting, drifting_view)
-        assert run_.fetched_view(on_b) is None  # /b not fetched
+            run_.run_check(drifting)  # the same response: nothing sent
+        view = run_.target.view(Reads(ProbeRequest("/a")))
+        assert view.response(ProbeRequest("/a")) is run_.target.response(ProbeRequest("/a"))
         assert requests_sent(project) == ["GET /a"]
-        # A view is the check's own: the target itself still fetches.
         assert run_.run_check(on_b) == []
         assert requests_sent(project) == ["GET /a", "GET /b"]
     finally:
         run_.close()
 
 
-def test_checks_that_send_requests_are_never_judged_from_cache(project: Project) -> None:
+def test_checks_that_send_requests_declare_no_reads_and_are_handed_the_target(project: Project) -> None:
     project.app(APP)
     text = manifest() + '\n[[upload]]\nname = "avatar"\npath = "/upload"\nmax_bytes = 100\n'
     run_ = open_run(project, text)
@@ -534,9 +586,8 @@ def test_checks_that_send_requests_are_never_judged_from_cache(project: Project)
         upload = next(check for check in run_.checks() if check.kind == "upload")
         assert upload.reads is None
         assert upload.reads_only_target is False
-        run_.target.response(ProbeRequest("/a"))
-        assert run_.fetched_view(upload) is None
-        assert requests_sent(project) == ["GET /a"]
+        assert run_.run_check(upload) == []
+        assert requests_sent(project) == ["POST /upload"]
     finally:
         run_.close()
 
@@ -546,9 +597,7 @@ def test_a_view_reads_only_what_its_check_declares_and_never_does_io(project: Pr
     run_ = open_run(project, manifest())
     target = run_.target
     try:
-        assert target.fetched(Reads(app=True)) is None  # not loaded: no view
-        view = target.fetched(Reads())  # declares nothing: holds nothing
-        assert view is not None
+        view = target.view(Reads())  # declares nothing: holds nothing, fetches nothing
         with pytest.raises(UndeclaredRead, match="application object"):
             view.app()
         with pytest.raises(UndeclaredRead, match="GET /a"):
@@ -563,6 +612,18 @@ def test_a_view_reads_only_what_its_check_declares_and_never_does_io(project: Pr
     finally:
         run_.close()
     assert requests_sent(project) == []
+
+
+def test_a_declared_read_that_fails_fails_the_check_where_it_reads_it(project: Project) -> None:
+    project.app(APP)
+    run_ = open_run(project, manifest().replace('app = "app:app"', 'app = "no_such_module:app"'))
+    try:
+        view = run_.target.view(Reads(ProbeRequest("/a"), app=True))
+        for read in (lambda: view.response(ProbeRequest("/a")), view.app, view.app):
+            with pytest.raises(TargetUnavailable, match="cannot import 'no_such_module'"):
+                read()
+    finally:
+        run_.close()
 
 
 async def _no_chunks() -> Any:

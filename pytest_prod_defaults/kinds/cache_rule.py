@@ -18,9 +18,9 @@ it is uncacheable by a shared cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import AfterValidator, Field, model_validator
@@ -29,11 +29,13 @@ from ..cache_control import (
     CacheControl,
     cache_control_problems,
     describe_difference,
+    format_cache_control,
     is_token,
     missing_from_vary,
     parse_cache_control,
     parse_vary,
     shared_cache_may_store,
+    uncacheable_by_shared_cache,
 )
 from ..checks import BaseKind, Check, DocumentedHeader, Reads
 from ..hookspecs import hookimpl
@@ -41,6 +43,10 @@ from ..manifest import Manifest
 from ..model import Entry, HeaderName, Strict, UrlPath
 from ..outcomes import Drift
 from ..target import ProbeRequest, ProbeResponse, Target
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext
+    from ..manifest_text import ManifestWriter
 
 CACHE_HEADERS = ("cache-control", "vary", "expires", "pragma")
 """Response headers a cache rule documents on the paths it covers."""
@@ -79,9 +85,14 @@ DocumentedCacheControl = Annotated[str, AfterValidator(_documented_cache_control
 class Bypass(Strict):
     """Request conditions under which a cached example must not be cached."""
 
-    cookies: list[CookieName] = Field(default_factory=list)
-    headers: list[HeaderName] = Field(default_factory=list)
-    query: list[QueryName] = Field(default_factory=list)
+    cookies: list[CookieName] = Field(
+        default_factory=list,
+        description="cookie names: each `cached` example, requested again with that cookie, must be uncacheable",
+    )
+    headers: list[HeaderName] = Field(
+        default_factory=list, description="request header names: likewise, the header sent with a dummy value"
+    )
+    query: list[QueryName] = Field(default_factory=list, description="query parameter names: likewise")
 
     def conditions(self) -> list[tuple[str, str]]:
         """``(kind, name)`` pairs in item order: cookies, headers, query."""
@@ -93,12 +104,24 @@ class Bypass(Strict):
 
 
 class CacheRuleEntry(Entry):
-    name: str
-    cache_control: DocumentedCacheControl | None = None
-    cached: list[UrlPath] = Field(default_factory=list)
-    not_cached: list[UrlPath] = Field(default_factory=list)
-    vary: list[HeaderName] | None = None
-    bypass: Bypass = Field(default_factory=Bypass)
+    """Which responses a shared cache may keep, and for how long: examples
+    that carry a Cache-Control, and examples that must be uncacheable."""
+
+    name: str = Field(description="names the rule's items: `cache_rule:<name>[<example>]`")
+    cache_control: DocumentedCacheControl | None = Field(
+        default=None, description="the Cache-Control every `cached` example carries, compared as a set of directives"
+    )
+    cached: list[UrlPath] = Field(default_factory=list, description="examples that must carry `cache_control`")
+    not_cached: list[UrlPath] = Field(
+        default_factory=list, description="examples that must be uncacheable by a shared cache"
+    )
+    vary: list[HeaderName] | None = Field(
+        default=None, description="names the `cached` examples' Vary must list (others are fine; `*` covers all)"
+    )
+    bypass: Bypass = Field(
+        default_factory=Bypass,
+        description="conditions under which each `cached` example, requested again, must be uncacheable",
+    )
 
     @model_validator(mode="after")
     def _examples_fit_the_rule(self) -> CacheRuleEntry:
@@ -212,10 +235,66 @@ def check_vary(entry: CacheRuleEntry, path: str, target: Target) -> None:
     )
 
 
+class CapturedCacheRule:
+    """A rule as ``init`` found it: a Cache-Control and the paths that carry it."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, cache_control: str | None, vary: list[str] | None = None) -> None:
+        self.name = name
+        self.cache_control = cache_control
+        self.cached: list[str] = []
+        self.not_cached: list[str] = []
+        self.vary = vary
+
+
+def capture_cache_rules(context: CaptureContext) -> list[CapturedCacheRule]:
+    """A rule per distinct cacheable Cache-Control (with its Vary), and one
+    for the paths no shared cache may keep. Paths whose Cache-Control is
+    missing, unreadable or different on the second request get no rule: their
+    headers are documented as headers."""
+    cached: dict[tuple[str, tuple[str, ...]], CapturedCacheRule] = {}
+    not_cached = CapturedCacheRule("not cached by shared caches", None)
+    for item in context.responses:
+        lines = item.first.values("cache-control")
+        if not lines:
+            continue
+        live = parse_cache_control(*lines)
+        if live != parse_cache_control(*item.second.values("cache-control")) or cache_control_problems(live):
+            continue
+        if uncacheable_by_shared_cache(live):
+            not_cached.not_cached.append(item.path)
+            continue
+        vary = [name.strip() for line in item.first.values("vary") for name in line.split(",") if name.strip()]
+        if vary and not all(is_token(name) for name in vary):
+            continue
+        key = (format_cache_control(live), tuple(sorted(parse_vary(*item.first.values("vary")))))
+        rule = cached.get(key)
+        if rule is None:
+            raw = ", ".join(line.strip() for line in lines)
+            rule = cached[key] = CapturedCacheRule(f"cached: {raw}", raw, vary=list(dict.fromkeys(vary)) or None)
+        rule.cached.append(item.path)
+    rules = list(cached.values())
+    if not_cached.not_cached:
+        rules.append(not_cached)
+    return rules
+
+
+def cached_paths(rules: Sequence[CapturedCacheRule]) -> set[str]:
+    """The paths captured rules cover: their cache headers are the rules',
+    not ``[[header]]`` entries."""
+    return {path for rule in rules for path in (*rule.cached, *rule.not_cached)}
+
+
 class CacheRuleKind(BaseKind):
     key = "cache_rule"
     many = True
     model = CacheRuleEntry
+    title = "Cache rules"
+    section_title = "caching: the Cache-Control each path answered with"
+    capture_order = -1
+    """Before headers: the cache headers of the paths a rule covers are the rule's (it claims them)."""
 
     def checks(self, entry: CacheRuleEntry, manifest: Manifest) -> Iterable[Check]:
         def check(detail: str, run: Callable[[Target], None], request: ProbeRequest) -> Check:
@@ -242,6 +321,44 @@ class CacheRuleKind(BaseKind):
         examples = [*entry.cached, *entry.not_cached]
         paths = frozenset(examples) | frozenset(urlsplit(example).path for example in examples)
         return [DocumentedHeader(name, paths=paths) for name in CACHE_HEADERS]
+
+    def capture(self, context: CaptureContext) -> list[CapturedCacheRule]:
+        rules = capture_cache_rules(context)
+        context.claim(CACHE_HEADERS, cached_paths(rules))
+        return rules
+
+    def documents_less(self, entry: CacheRuleEntry, items: Sequence[CapturedCacheRule]) -> str | None:
+        """Example paths of the captured rule the inherited one does not cover."""
+        covered = {*entry.cached, *entry.not_cached}
+        for item in items:
+            missing = [path for path in (*item.cached, *item.not_cached) if path not in covered]
+            if missing:
+                return f"cache rule {entry.display_name()}: does not cover {', '.join(missing)}"
+        return None
+
+    def write_entry(self, out: ManifestWriter, rule: CapturedCacheRule) -> None:
+        out.table("cache_rule", many=True)
+        out.key("name", rule.name, 'TODO: name the rule for people, e.g. "static assets are immutable"')
+        if rule.cache_control is not None:
+            out.key("cache_control", rule.cache_control, "compared as a set of directives")
+        if rule.cached:
+            out.key("cached", rule.cached)
+        if rule.not_cached:
+            out.key("not_cached", rule.not_cached, "no shared cache may keep these")
+        if rule.vary:
+            out.key("vary", rule.vary)
+        if rule.cached:
+            out.commented_key(
+                "bypass",
+                {"cookies": ["session"], "headers": ["Authorization"]},
+                "requests with these must never be served from a shared cache",
+            )
+        out.people()
+
+    def summary(self, items: Sequence[Any] | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "cache rule")
 
 
 @hookimpl

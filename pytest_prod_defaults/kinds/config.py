@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import datetime
 import enum
-import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
 from ..checks import BaseKind, Check
+from ..dotted import dotted_path, is_code
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import AppReference, Entry
 from ..outcomes import Drift, TargetUnavailable
 from ..redaction import credential_values, is_credential, is_secret_type
 from ..target import Target
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext, Captured, CaptureRequest, LeftOut, SummaryNote
+    from ..manifest_text import ManifestWriter
 
 SECRET_MASK = "**********"
 NUMBERS = (int, float)
@@ -43,18 +47,6 @@ def holds_secret(value: object) -> bool:
     if isinstance(value, (list, tuple, set, frozenset)):
         return any(holds_secret(item) for item in value)
     return False
-
-
-def dotted_path(obj: Any) -> str:
-    """``module.qualname`` of a function or class: how a manifest names it."""
-    module = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
-    return f"{module}.{qualname}" if module else str(qualname)
-
-
-def is_code(value: object) -> bool:
-    """A class or function: compared and shown as its dotted path."""
-    return isinstance(value, type) or inspect.isroutine(value)
 
 
 def same_value(documented: Any, live: Any) -> bool:
@@ -127,9 +119,15 @@ def shown_value(value: Any) -> str:
 
 
 class ConfigEntry(Entry):
-    object: AppReference
-    values: dict[str, Any] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
+    """The service's settings object (a pydantic-settings ``BaseSettings``
+    instance, or any pydantic model instance), read in-process: one item per
+    documented field."""
+
+    object: AppReference = Field(description='the settings object: "module:attribute"')
+    values: dict[str, Any] = Field(default_factory=dict, description="its fields' documented values")
+    secrets: list[str] = Field(
+        default_factory=list, description="fields documented by name only: each must exist; never compared or shown"
+    )
 
     @model_validator(mode="after")
     def _a_secret_is_never_compared(self) -> ConfigEntry:
@@ -236,10 +234,69 @@ def check_secret(entry: ConfigEntry, name: str, live_config: LiveConfig, target:
         raise Drift(f"config {name}", "a secret field", "no such field", f"{entry.object} is a {model.__name__}")
 
 
+class CapturedConfig:
+    """The settings object as ``init`` read it: values, secrets by name, and what was left out."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, reference: str, values: dict[str, Any], secrets: list[str], left_out: list[LeftOut]) -> None:
+        self.reference = reference
+        self.values = values
+        self.secrets = secrets
+        self.left_out = left_out
+
+
+def config_secrets(target: Target, reference: str) -> list[str]:
+    target.ready_for_secrets()
+    return list(credential_values(None, target.load(reference)))
+
+
+def capture_config(context: CaptureContext) -> CapturedConfig | None:
+    """The settings object's fields as values, and its credentials (by type,
+    name or shape) by name only; the target's redactor learns the
+    credentials. The object is the one the app uses (:meth:`Target.load`)."""
+    from ..captured import CaptureError, LeftOut
+    from ..inference import Unwritable, written
+
+    reference, target = context.request.config, context.target
+    if reference is None:
+        return None
+    context.progress(f"reading {reference}")
+    try:
+        settings = target.load(reference)
+    except TargetUnavailable as exc:
+        raise CaptureError(f"--config {reference}: {exc}") from None
+    if isinstance(settings, type) or not isinstance(settings, BaseModel):
+        what = f"the class {settings.__name__}" if isinstance(settings, type) else f"a {type(settings).__name__}"
+        raise CaptureError(
+            f"--config {reference} is {what}: name the settings object, a pydantic-settings BaseSettings instance"
+        )
+    model = type(settings)
+    values: dict[str, Any] = {}
+    secrets: list[str] = []
+    left_out: list[LeftOut] = []
+    target.redact.add(credential_values(None, settings))
+    for name in model.model_fields:
+        live = getattr(settings, name)
+        if is_credential(name, live):
+            secrets.append(name)
+            continue
+        try:
+            values[name] = written(live, live, partial(config_values_equal, model=model, name=name))
+        except Unwritable as exc:
+            left_out.append(LeftOut(name, str(exc)))
+    return CapturedConfig(reference, values, secrets, left_out)
+
+
 class ConfigKind(BaseKind):
     key = "config"
     many = False
     model = ConfigEntry
+    title = "Configuration"
+    section_title = "configuration"
+    capture_order = -2
+    """First: a header publishing one of its secrets must not be written."""
 
     def secrets(self, entry: ConfigEntry, target: Target) -> Iterable[str]:
         """Every credential of the settings object, by type, name or shape."""
@@ -254,7 +311,7 @@ class ConfigKind(BaseKind):
                 None,
                 entry,
                 partial(check_value, entry, name, live_config),
-                line=manifest.line_of("config", "values", name),
+                at=("config", "values", name),
             )
         for name in entry.secrets:
             yield Check(
@@ -263,8 +320,55 @@ class ConfigKind(BaseKind):
                 "secret",
                 entry,
                 partial(check_secret, entry, name, live_config),
-                line=manifest.line_of("config", "secrets"),
+                at=("config", "secrets"),
             )
+
+    def prepare_capture(self, request: CaptureRequest, target: Target) -> None:
+        if request.config:
+            # Known before the app starts: its startup may log them.
+            target.redact.add_source(partial(config_secrets, target, request.config))
+
+    def capture(self, context: CaptureContext) -> CapturedConfig | None:
+        return capture_config(context)
+
+    def documents_less(self, entry: ConfigEntry, items: Sequence[CapturedConfig]) -> str | None:
+        """Another object, or fields the inherited ``[config]`` does not document."""
+        for config in items:
+            if entry.object != config.reference:
+                return f"[config] reads {entry.object}, not {config.reference}"
+            documented = {*entry.values, *entry.secrets}
+            passed = (*config.values, *config.secrets, *(left.name for left in config.left_out))
+            missing = [name for name in passed if name not in documented]
+            if missing:
+                return f"[config] does not document {', '.join(missing)}"
+        return None
+
+    def write(self, out: ManifestWriter, items: CapturedConfig | None, captured: Captured[Any]) -> None:
+        if items is None:
+            return
+        out.section(self.section_title)
+        replaced = captured.inheritance.tables_replaced.get(self.key) if captured.inheritance else None
+        if replaced:
+            out.lead(f"replaces the inherited [config] of {replaced}")
+        out.table("config")
+        out.key("object", items.reference)
+        out.key("secrets", items.secrets, "documented by name: never compared, never written down")
+        out.left_out(items.left_out, "values")
+        out.people()
+        out.table("config.values")
+        for name, value in items.values.items():
+            out.key(name, value)
+
+    def summary(self, items: CapturedConfig | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items.values) + len(items.secrets) if items else 0, "config field")
+
+    def summary_notes(self, items: CapturedConfig | None) -> list[SummaryNote]:
+        from ..captured import SummaryNote
+
+        left_out = items.left_out if items else []
+        return [SummaryNote(f"[config]: {item.name} not written: {item.reason}") for item in left_out]
 
 
 @hookimpl

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BeforeValidator, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, DocumentedHeader, Reads
@@ -16,8 +16,12 @@ from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, UrlPath
 from ..outcomes import Drift
-from ..set_cookie import SetCookie, cookie_names, cookies_named
+from ..set_cookie import SetCookie, cookie_names, cookies_named, parse_set_cookie, split_set_cookie
 from ..target import ProbeRequest, ProbeResponse, Target
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext
+    from ..manifest_text import ManifestWriter
 
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -37,15 +41,18 @@ SameSite = Annotated[
 
 
 class CookieEntry(Entry):
-    name: str
-    path: UrlPath
-    method: HttpMethod = "GET"
-    secure: bool | None = None
-    http_only: bool | None = None
-    same_site: SameSite | None = None
-    max_age: int | None = None
-    domain: str | None = None
-    path_attr: str | None = None
+    """A cookie a response sets, with its documented attributes: each
+    attribute given is its own item; one left out is not compared."""
+
+    name: str = Field(description="the cookie's name")
+    path: UrlPath = Field(description="a path whose response sets the cookie")
+    method: HttpMethod = Field(default="GET", description="the method of that request")
+    secure: bool | None = Field(default=None, description="the Secure attribute is there (`true`) or not (`false`)")
+    http_only: bool | None = Field(default=None, description="the HttpOnly attribute is there or not")
+    same_site: SameSite | None = Field(default=None, description="the SameSite attribute, any case")
+    max_age: int | None = Field(default=None, description="the Max-Age attribute, in seconds")
+    domain: str | None = Field(default=None, description="the Domain attribute (a leading dot and case ignored)")
+    path_attr: str | None = Field(default=None, description="the cookie's Path attribute")
 
     @field_validator("name")
     @classmethod
@@ -191,10 +198,54 @@ def check_attribute(entry: CookieEntry, attribute: Attribute, target: Target) ->
         )
 
 
+class CapturedCookie:
+    """A cookie as ``init`` found it: where it is set, and its attributes (never its value)."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, path: str, attributes: dict[str, Any]) -> None:
+        self.name = name
+        self.path = path
+        self.attributes = attributes
+
+
+def capture_cookies(context: CaptureContext) -> list[CapturedCookie]:
+    """The first response that sets each cookie, with the attributes it set
+    (never its value)."""
+    cookies: dict[str, CapturedCookie] = {}
+    for item in context.responses:
+        for header in split_set_cookie(item.first.values("set-cookie")):
+            cookie = parse_set_cookie(header)
+            if cookie.name in cookies:
+                continue
+            if not _COOKIE_NAME.fullmatch(cookie.name):
+                unusable = f"GET {item.path} sets a cookie with an unusable name {cookie.name!r}: not written"
+                context.notes.append(unusable)
+                continue
+            attributes: dict[str, Any] = {
+                "secure": cookie.has("secure"),
+                "http_only": cookie.has("httponly"),
+            }
+            same_site = (cookie.get("samesite") or "").strip().lower()
+            if same_site in ("strict", "lax", "none"):
+                attributes["same_site"] = same_site
+            if cookie.max_age is not None:
+                attributes["max_age"] = cookie.max_age
+            if cookie.get("domain"):
+                attributes["domain"] = cookie.get("domain")
+            if cookie.get("path") is not None:
+                attributes["path_attr"] = cookie.get("path")
+            cookies[cookie.name] = CapturedCookie(cookie.name, item.path, attributes)
+    return list(cookies.values())
+
+
 class CookieKind(BaseKind):
     key = "cookie"
     many = True
     model = CookieEntry
+    title = "Cookies"
+    section_title = "cookies (never their values)"
 
     def checks(self, entry: CookieEntry, manifest: Manifest) -> Iterable[Check]:
         def check(detail: str, run: Callable[[Target], None]) -> Check:
@@ -209,6 +260,22 @@ class CookieKind(BaseKind):
 
     def documented_headers(self, entry: CookieEntry, manifest: Manifest) -> Iterable[DocumentedHeader]:
         return [DocumentedHeader("set-cookie", paths=None, cookie=entry.name)]
+
+    def capture(self, context: CaptureContext) -> list[CapturedCookie]:
+        return capture_cookies(context)
+
+    def write_entry(self, out: ManifestWriter, cookie: CapturedCookie) -> None:
+        out.table("cookie", many=True)
+        out.key("name", cookie.name)
+        out.key("path", cookie.path, "a path whose response sets it")
+        for key, value in cookie.attributes.items():
+            out.key(key, value)
+        out.people()
+
+    def summary(self, items: Sequence[CapturedCookie] | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "cookie")
 
 
 @hookimpl

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, DocumentedHeader, Reads
@@ -16,21 +16,34 @@ from ..model import Entry, HeaderName, Regex, UrlPath
 from ..outcomes import Drift
 from ..redaction import REDACTED, secret_name
 from ..target import ProbeRequest, Target
+from .undocumented import intermittent_headers, left_to_others
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext
+    from ..manifest_text import ManifestWriter
+    from ..redaction import Redactor
 
 MATCHERS = ("equals", "contains", "matches", "absent")
 
 
 class HeaderEntry(Entry):
-    name: HeaderName
-    equals: str | None = None
+    """A response header equals, contains or matches a value, or is absent.
+
+    Exactly one of ``equals``, ``contains``, ``matches``, ``absent = true``.
+    """
+
+    name: HeaderName = Field(description="the header's name, any case")
+    equals: str | None = Field(default=None, description="the whole value (spaces at either end ignored)")
     contains: Annotated[
         list[str] | None,
         # For editors: one string is accepted too (see the validator below).
         WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-    ] = None
-    matches: Regex | None = None
-    absent: bool | None = None
-    paths: list[UrlPath] | None = None
+    ] = Field(default=None, description="strings that must each occur in the value (one string alone is fine)")
+    matches: Regex | None = Field(
+        default=None, description="a Python regular expression the whole value must match (a full match)"
+    )
+    absent: bool | None = Field(default=None, description="`true`: the header must not be sent")
+    paths: list[UrlPath] | None = Field(default=None, description="the paths to check, instead of `[target].paths`")
 
     @model_validator(mode="before")
     @classmethod
@@ -114,10 +127,74 @@ def check_header(entry: HeaderEntry, path: str, target: Target) -> None:
             raise Drift(what, entry.documented(), show_value(entry.name, value), detail)
 
 
+class CapturedHeader:
+    """A header as ``init`` found it: ``matcher`` is ``equals`` or ``matches``;
+    ``paths`` ``None`` when every probed path sent it so."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, matcher: str, value: str, paths: list[str] | None, note: str | None) -> None:
+        self.name = name
+        self.matcher = matcher
+        self.value = value
+        self.paths = paths
+        self.note = note
+
+
+def capture_headers(context: CaptureContext) -> list[CapturedHeader]:
+    """Header entries for every response header the undocumented check would
+    ask about, except those another kind's captured entries document and
+    those sent on one request but not the next (``[undocumented]`` ignores
+    them). A value that carries a credential the
+    target's redactor knows of (a config secret, a cookie's value, a token)
+    is written as a pattern of its shape, never as it is."""
+    from ..inference import header_display_name, header_matcher, value_pattern
+
+    responses, redact = context.responses, context.target.redact
+    intermittent = set(intermittent_headers(context))
+    all_paths = [item.path for item in responses]
+    by_name: dict[str, dict[str, tuple[str, str, str | None]]] = {}
+    for item in responses:
+        for name in dict.fromkeys([*item.first.names(), *item.second.names()]):
+            first, second = item.first.values(name), item.second.values(name)
+            if left_to_others(context, name, item.path) or not first or not second:
+                continue
+            if not secret_name(name) and _carries_credential(redact, [*first, *second]):
+                pattern = value_pattern([value.strip() for value in [*first, *second]])
+                never = "carries a credential: never written down"
+                by_name.setdefault(name, {})[item.path] = ("matches", pattern, never)
+                continue
+            by_name.setdefault(name, {})[item.path] = header_matcher(name, first, second)
+    headers: list[CapturedHeader] = []
+    for name, per_path in by_name.items():
+        if name in intermittent:
+            continue
+        groups: dict[tuple[str, str, str | None], list[str]] = {}
+        for path, path_matcher in per_path.items():
+            groups.setdefault(path_matcher, []).append(path)
+        for (matcher, value, note), paths in groups.items():
+            written_paths = None if paths == all_paths else paths
+            headers.append(CapturedHeader(header_display_name(name), matcher, value, written_paths, note))
+    return headers
+
+
+def _carries_credential(redact: Redactor, values: Sequence[str]) -> bool:
+    return any(redact(value) != value for value in values)
+
+
 class HeaderKind(BaseKind):
     key = "header"
     many = True
     model = HeaderEntry
+    title = "Response headers"
+    section_title = "response headers"
+
+    def identity(self, entry: Mapping[str, Any]) -> str | None:
+        # Header names are case-insensitive; so is a middleware's class name as
+        # people write it, but dotted paths are not, so only headers fold case.
+        name = super().identity(entry)
+        return name.lower() if name is not None else None
 
     def paths(self, entry: HeaderEntry, manifest: Manifest) -> list[str]:
         return list(entry.paths if entry.paths is not None else manifest.target.paths)
@@ -132,6 +209,22 @@ class HeaderKind(BaseKind):
 
     def documented_headers(self, entry: HeaderEntry, manifest: Manifest) -> Iterable[DocumentedHeader]:
         return [DocumentedHeader(entry.name.lower())]
+
+    def capture(self, context: CaptureContext) -> list[CapturedHeader]:
+        return capture_headers(context)
+
+    def write_entry(self, out: ManifestWriter, header: CapturedHeader) -> None:
+        out.table("header", many=True)
+        out.key("name", header.name)
+        out.key(header.matcher, header.value, header.note)
+        if header.paths is not None:
+            out.key("paths", header.paths, "sent like this on these paths only")
+        out.people()
+
+    def summary(self, items: Sequence[CapturedHeader]) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "header")
 
 
 @hookimpl

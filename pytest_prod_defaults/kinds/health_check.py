@@ -7,8 +7,8 @@ import datetime
 import json
 import re
 import statistics
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -16,9 +16,18 @@ from ..checks import BaseKind, Check, Reads
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry, HttpMethod, HttpStatus, UrlPath
-from ..outcomes import Drift
+from ..outcomes import Drift, TargetUnavailable
 from ..target import BODY_LIMIT, ProbeRequest, ProbeResponse, Target
 
+if TYPE_CHECKING:
+    from ..captured import CaptureContext, PathResponses, ProbedPaths
+    from ..manifest_text import ManifestWriter
+
+HEALTH_PATHS = ("/healthz", "/health", "/livez", "/readyz", "/status", "/ping")
+NO_SUCH_PATH = "/.prod-defaults-init/no-such-path"
+"""Asked first: an app that answers it as it answers a health path answers
+everything (a catch-all route), and has no health endpoint to find there."""
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 SHOWN_VALUE_CHARS = 80
 
@@ -35,14 +44,23 @@ def _toml_only_values(value: Any, where: str = "") -> None:
 
 
 class HealthCheckEntry(Entry):
-    path: UrlPath
-    method: HttpMethod = "GET"
-    status: HttpStatus = 200
-    content_type: str | None = None
+    """An endpoint answers with the documented status, content type and JSON,
+    within a latency budget, each its own item; named by its path."""
+
+    path: UrlPath = Field(description="the endpoint")
+    method: HttpMethod = Field(default="GET", description="the method of the request")
+    status: HttpStatus = Field(default=200, description="the status it answers with")
+    content_type: str | None = Field(
+        default=None, description="the media type it answers with; parameters (`charset`) compared only when given"
+    )
     # A field called ``json`` would shadow BaseModel.json; the manifest key is still ``json``.
-    json_body: dict[str, Any] | None = Field(default=None, alias="json")
-    max_ms: float | None = Field(default=None, gt=0)
-    samples: int = Field(default=5, ge=1, le=100)
+    json_body: dict[str, Any] | None = Field(
+        default=None, alias="json", description="the body is JSON holding these keys with these values (recursively)"
+    )
+    max_ms: float | None = Field(
+        default=None, gt=0, description="latency budget in milliseconds: the median of `samples` requests"
+    )
+    samples: int = Field(default=5, ge=1, le=100, description="how many requests `max_ms` is the median of")
 
     @field_validator("content_type")
     @classmethod
@@ -202,10 +220,72 @@ class HealthCheck:
             )
 
 
+class CapturedHealthCheck:
+    """A health endpoint as ``init`` found it."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, path: str, status: int, content_type: str | None, json_body: dict[str, Any]) -> None:
+        self.path = path
+        self.status = status
+        self.content_type = content_type
+        self.json_body = json_body
+
+
+def find_health_paths(context: CaptureContext) -> list[str]:
+    """The usual health paths that answer 2xx, unless the app answers every
+    path that way (a catch-all route)."""
+    target = context.target
+    try:
+        catch_all: ProbeResponse | None = target.fetch(ProbeRequest(NO_SUCH_PATH))
+    except TargetUnavailable:
+        catch_all = None  # the paths asked for will say what is wrong, in their own words
+    found = []
+    for path in HEALTH_PATHS:
+        context.progress(f"looking for a health endpoint: GET {path}")
+        response = target.response(ProbeRequest(path))
+        if not 200 <= response.status < 300:
+            continue
+        if catch_all is not None and (response.status, response.body) == (catch_all.status, catch_all.body):
+            continue
+        found.append(path)
+    return found
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def capture_health_check(item: PathResponses) -> CapturedHealthCheck:
+    """Status, media type, and the top-level scalar JSON keys whose values
+    were the same on both requests (not timestamps)."""
+    content_type = item.first.first("content-type")
+    first, second = _json_object(item.first.body), _json_object(item.second.body)
+    stable = {
+        key: value
+        for key, value in first.items()
+        if isinstance(value, (bool, int, float, str))
+        and key in second
+        and type(second[key]) is type(value)
+        and second[key] == value
+        and not (isinstance(value, str) and _TIMESTAMP.match(value))
+    }
+    media_type = parse_content_type(content_type)[0] if content_type else None
+    return CapturedHealthCheck(item.path, item.first.status, media_type, stable)
+
+
 class HealthCheckKind(BaseKind):
     key = "health_check"
     many = True
     model = HealthCheckEntry
+    identity_key = "path"
+    title = "Health checks"
+    section_title = "health endpoints"
 
     def checks(self, entry: HealthCheckEntry, manifest: Manifest) -> Iterable[Check]:
         health = HealthCheck(entry)
@@ -221,6 +301,31 @@ class HealthCheckKind(BaseKind):
 
     def probed_paths(self, entry: HealthCheckEntry, manifest: Manifest) -> Iterable[str]:
         return [entry.path] if entry.method == "GET" else []
+
+    def paths_to_capture(self, context: CaptureContext) -> ProbedPaths:
+        from ..captured import ProbedPaths
+
+        return ProbedPaths(tuple(find_health_paths(context)), "found as health endpoints")
+
+    def capture(self, context: CaptureContext) -> list[CapturedHealthCheck]:
+        found = context.probed[self.key].paths
+        return [capture_health_check(item) for item in context.responses if item.path in found]
+
+    def write_entry(self, out: ManifestWriter, health: CapturedHealthCheck) -> None:
+        out.table("health_check", many=True)
+        out.key("path", health.path)
+        out.key("status", health.status)
+        if health.content_type:
+            out.key("content_type", health.content_type)
+        if health.json_body:
+            out.key("json", health.json_body, "the keys that answered the same twice")
+        out.commented_key("max_ms", 250, "a latency budget: median of `samples` requests")
+        out.people()
+
+    def summary(self, items: Sequence[CapturedHealthCheck] | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "health check")
 
 
 @hookimpl

@@ -7,29 +7,47 @@ import importlib
 import inspect
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
 from ..checks import BaseKind, Check
+from ..dotted import dotted_path, is_code
 from ..hookspecs import hookimpl
 from ..manifest import Manifest
 from ..model import Entry
-from ..outcomes import Drift, NotApplicable
+from ..outcomes import Drift, NotApplicable, TargetUnavailable
 from ..target import Target
-from .config import SECRET_MASK, dotted_path, holds_secret, is_code, same_value, shown_value
+from .config import SECRET_MASK, holds_secret, same_value, shown_value
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext, LeftOut, SummaryNote
+    from ..manifest_text import ManifestWriter
 
 SENSITIVE_OPTION_WORDS = ("secret", "password", "passwd", "token", "api_key", "apikey", "private", "credential")
 """Option names whose text values are never shown (``SessionMiddleware(secret_key=...)``)."""
 
 
 class MiddlewareEntry(Entry):
-    middleware_class: str = Field(alias="class", min_length=1)
-    """Class name (``CORSMiddleware``) or dotted path (``starlette.middleware.cors.CORSMiddleware``)."""
-    options: dict[str, Any] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
-    """Options documented by name only (``SessionMiddleware``'s ``secret_key``):
-    each must have been given; never compared, never shown."""
+    """A middleware in ``app.user_middleware``, added with the documented
+    options; named by its class."""
+
+    middleware_class: str = Field(
+        alias="class",
+        min_length=1,
+        description="the class name (`CORSMiddleware`) or dotted path;"
+        ' `BaseHTTPMiddleware` for an `@app.middleware("http")` function',
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the arguments it was added with (a function or class as its dotted path);"
+        " one not passed compares with the constructor's default",
+    )
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="options documented by name only (`secret_key`): each must have been given;"
+        " never compared, never shown",
+    )
 
     @model_validator(mode="after")
     def _a_secret_is_named_not_valued(self) -> MiddlewareEntry:
@@ -264,10 +282,78 @@ def check_middleware(entry: MiddlewareEntry, label: str, manifest: Manifest, tar
         raise MiddlewareDrift(differences)
 
 
+class CapturedMiddleware:
+    """A middleware as ``init`` found it: its class, the options it was added
+    with, and those left out (secrets, values TOML cannot state)."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, class_name: str, options: dict[str, Any], left_out: list[LeftOut]) -> None:
+        self.class_name = class_name
+        self.options = options
+        self.left_out = left_out
+
+
+def secret_option(name: str, value: Any) -> bool:
+    lowered = name.lower()
+    return holds_secret(value) or (
+        isinstance(value, (str, bytes)) and any(word in lowered for word in SENSITIVE_OPTION_WORDS)
+    )
+
+
+def capture_middleware(context: CaptureContext) -> list[CapturedMiddleware] | None:
+    """Each middleware by class name (by dotted path where two different
+    classes share a name), with the options it was added with; secrets and
+    options that cannot be written are left out, saying why. ``None`` for an
+    app that is not FastAPI or Starlette."""
+    from starlette.applications import Starlette
+
+    from ..captured import LeftOut
+    from ..inference import Unwritable, written
+
+    if not isinstance(context.app, Starlette):
+        return None
+    user_middleware = context.app.user_middleware
+    classes_by_name: dict[str, set[Any]] = {}
+    for middleware in user_middleware:
+        classes_by_name.setdefault(getattr(middleware.cls, "__name__", ""), set()).add(middleware.cls)
+    captured = []
+    for middleware in user_middleware:
+        cls = middleware.cls
+        label = getattr(cls, "__name__", "")
+        if not label or len(classes_by_name[label]) > 1:
+            label = dotted_path(cls)
+        options: dict[str, Any] = {}
+        left_out: list[LeftOut] = []
+        for name, value in added_options(middleware).items():
+            if secret_option(name, value):
+                left_out.append(LeftOut(name, "a secret, never written down"))
+                continue
+            try:
+                options[name] = written(value, value, same_value)
+            except Unwritable as exc:
+                left_out.append(LeftOut(name, str(exc)))
+        captured.append(CapturedMiddleware(label, options, left_out))
+    return captured
+
+
+def unclaimed_spelling(cls: Any, taken: set[str]) -> str | None:
+    """A way to name ``cls`` that no inherited entry uses, so the merge keeps
+    this entry beside theirs instead of taking it for one of them."""
+    for spelling in (getattr(cls, "__name__", None), dotted_path(cls)):
+        if spelling and spelling not in taken:
+            return str(spelling)
+    return None
+
+
 class MiddlewareKind(BaseKind):
     key = "middleware"
     many = True
     model = MiddlewareEntry
+    identity_key = "class"
+    title = "Middleware"
+    section_title = "the application object"
 
     def checks(self, entry: MiddlewareEntry, manifest: Manifest) -> Iterable[Check]:
         entries: list[MiddlewareEntry] = manifest.entries("middleware")  # type: ignore[assignment]
@@ -275,6 +361,69 @@ class MiddlewareKind(BaseKind):
         name, detail = entry_labels(entries)[position]
         label = name if detail is None else f"{name}[{detail}]"
         yield Check("middleware", name, detail, entry, partial(check_middleware, entry, label, manifest))
+
+    def captured_identity(self, item: CapturedMiddleware) -> str | None:
+        return self.identity({self.identity_key: item.class_name})
+
+    def capture(self, context: CaptureContext) -> list[CapturedMiddleware] | None:
+        return capture_middleware(context)
+
+    def pair_captured(
+        self, entries: Sequence[MiddlewareEntry], items: Sequence[CapturedMiddleware], target: Target
+    ) -> list[list[Any]]:
+        """The live middleware each inherited entry matches, as its checks
+        match them (captured items are in ``user_middleware`` order, one each)."""
+        try:
+            live = user_middleware(target, "[[middleware]]")
+        except (NotApplicable, TargetUnavailable):
+            return [[] for _ in entries]
+        matched = match_entries(entries, live)
+        return [[items[index]] if index is not None and index < len(items) else [] for index in matched]
+
+    def documents_less(self, entry: MiddlewareEntry, items: Sequence[CapturedMiddleware]) -> str | None:
+        """Options the app passes that the inherited entry does not document."""
+        for item in items:
+            passed = [*item.options, *(left.name for left in item.left_out)]
+            missing = [name for name in passed if name not in entry.options]
+            if missing:
+                listed = ", ".join(missing)
+                return f"middleware {entry.display_name()}: the app passes options it does not document: {listed}"
+        return None
+
+    def adopt_identity(self, item: CapturedMiddleware, entry: MiddlewareEntry) -> None:
+        item.class_name = entry.middleware_class
+
+    def keep_apart(
+        self, items: Sequence[CapturedMiddleware], loose: Sequence[CapturedMiddleware], taken: set[str], target: Target
+    ) -> None:
+        try:
+            live = user_middleware(target, "[[middleware]]")
+        except (NotApplicable, TargetUnavailable):
+            return
+        for index, item in enumerate(items):
+            if any(item is other for other in loose) and item.class_name in taken:
+                item.class_name = unclaimed_spelling(live[index].cls, taken) or item.class_name
+
+    def write_entry(self, out: ManifestWriter, middleware: CapturedMiddleware) -> None:
+        out.table("middleware", many=True)
+        out.key("class", middleware.class_name)
+        out.key("options", middleware.options, "as added; functions and classes by dotted path")
+        out.left_out(middleware.left_out, "options")
+        out.people()
+
+    def summary(self, items: Sequence[CapturedMiddleware] | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "middleware", "middleware")
+
+    def summary_notes(self, items: Sequence[CapturedMiddleware] | None) -> list[SummaryNote]:
+        from ..captured import SummaryNote
+
+        return [
+            SummaryNote(f"[[middleware]] {middleware.class_name}: {item.name} not written: {item.reason}")
+            for middleware in items or ()
+            for item in middleware.left_out
+        ]
 
 
 @hookimpl

@@ -20,9 +20,9 @@ import difflib
 import enum
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import WithJsonSchema
 
 from ..checks import BaseKind, Check, Reads
@@ -32,7 +32,26 @@ from ..model import DOCUMENTATION_FIELDS, Documentation, Entry
 from ..outcomes import Drift, NotApplicable
 from ..target import Target
 
+if TYPE_CHECKING:
+    from ..captured import CaptureContext, Captured, LeftOut, SummaryNote
+    from ..checks import ComparisonWithBases
+    from ..manifest_text import ManifestWriter
+
 SHOWN_VALUE_CHARS = 80
+APPLICATION_SETTINGS = (
+    "debug",
+    "docs_url",
+    "redoc_url",
+    "openapi_url",
+    "swagger_ui_oauth2_redirect_url",
+    "root_path",
+    "max_body_size",
+    "form_limits",
+)
+"""Attributes ``[settings]`` should speak about (the undocumented check asks
+for them); the last two only where the installed FastAPI has them."""
+CAPTURED_ATTRIBUTES = (*APPLICATION_SETTINGS, "title")
+"""Application attributes ``init`` documents: those, and the title."""
 MASK = "**********"
 
 
@@ -40,7 +59,7 @@ class DocumentedSetting(Documentation):
     """One documented attribute: its value and, in the table form, people
     fields of its own."""
 
-    value: Any
+    value: Any = Field(description="the attribute's value (`false`: None on the app)")
 
 
 def _documented_setting(data: object) -> object:
@@ -60,8 +79,8 @@ def _documented_setting(data: object) -> object:
 
 
 class SettingsTable(Entry):
-    """``[settings]``: people fields for the whole table; every other key is
-    an application attribute."""
+    """Attributes of the FastAPI (or Starlette) application object, one item
+    each; the people fields apply to every setting in the table."""
 
     model_config = ConfigDict(extra="allow")
     __pydantic_extra__: dict[
@@ -97,7 +116,7 @@ def setting_entry(table: SettingsTable, key: str, setting: DocumentedSetting, ma
         until=waiver.until,
     )
     entry._source = table.source
-    entry._line = manifest.line_of("settings", key) or table.line
+    entry.written_at(manifest.locator, ("settings", key))
     return entry
 
 
@@ -224,10 +243,104 @@ def check_setting(key: str, documented: Any, target: Target) -> None:
         raise Drift(what, shown_documented, show(live))
 
 
+class CapturedSettings:
+    """``[settings]`` as captured, then as ``--extends`` leaves it.
+
+    ``values`` is ``None`` when the app is no application object with
+    settings, and ``not_an_application`` says why (a plain ASGI app: no
+    middleware either); ``notes`` says why a setting is written over an
+    inherited one, or inherited and waived; ``inherited_people`` are the
+    people fields the bases give the table, which no TODO is written over.
+    """
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(
+        self,
+        values: dict[str, Any] | None,
+        left_out: "list[LeftOut] | None" = None,
+        not_an_application: str | None = None,
+    ) -> None:
+        self.values = values
+        self.left_out = left_out or []
+        self.not_an_application = not_an_application
+        self.notes: dict[str, str] = {}
+        self.inherited_people: set[str] = set()
+
+
+def capture_settings(context: "CaptureContext") -> CapturedSettings:
+    """Each attribute the installed framework has, written as the check
+    compares it (``false``: none set), or left out saying why."""
+    from starlette.applications import Starlette
+
+    from ..captured import LeftOut
+    from ..inference import Unwritable, written
+
+    app = context.app
+    if not isinstance(app, Starlette):
+        why = f"{context.request.app} is a {type(app).__name__}, not FastAPI or Starlette"
+        return CapturedSettings(None, not_an_application=why)
+    values: dict[str, Any] = {}
+    left_out: list[LeftOut] = []
+    for name in CAPTURED_ATTRIBUTES:
+        try:
+            live = read_setting(app, name)
+        except Exception:
+            continue  # a property that raises: nothing to write
+        if live is NO_SETTING:
+            continue
+        if none_set(live):
+            values[name] = False  # false documents "none set": None on the app, or an empty table
+            continue
+        try:
+            values[name] = written(comparable(live), live, setting_holds)
+        except Unwritable as exc:
+            left_out.append(LeftOut(name, str(exc)))
+    return CapturedSettings(values, left_out)
+
+
+def compare_settings(table: SettingsTable, settings: CapturedSettings, comparison: "ComparisonWithBases") -> None:
+    """Each inherited setting against the live app: one that holds and was
+    captured is not written again; a captured one is written over one that
+    does not hold; one that does not hold and was not captured is written
+    waived with a TODO."""
+    from ..captured import todo_waiver
+
+    settings.inherited_people = {name for name in ("why", "owner", "rollback") if getattr(table, name)}
+    documented = table.settings()
+    bases = comparison.bases
+    for check in bases.kinds[SettingsKind.key].checks(table, bases):
+        name = check.name
+        problem = comparison.problem([check])
+        where = f"{check.entry.source}:{line}" if (line := check.own_line()) else str(check.entry.source)
+        live = settings.values
+        if live is not None and name in live:
+            if problem is None:
+                del live[name]
+                comparison.inheritance.kept.append(f"[settings] {name}")
+            else:
+                settings.notes[name] = f"replaces {where}, which does not hold: {problem}"
+        elif problem is not None and not comparison.waived([check]):
+            setting = documented[name]
+            people = {
+                field_name: getattr(setting, field_name)
+                for field_name in ("why", "owner", "rollback", "docs")
+                if getattr(setting, field_name)
+            }
+            if settings.values is None:
+                settings.values = {}
+            settings.values[name] = {"value": setting.value, **people, "skip": todo_waiver(problem)}
+            settings.notes[name] = f"inherited from {where}, waived: it does not hold"
+
+
 class SettingsKind(BaseKind):
     key = "settings"
     many = False
     model = SettingsTable
+    title = "Application settings"
+    one_default_per_key = True
+    section_title = "the application object"
 
     def checks(self, entry: SettingsTable, manifest: Manifest) -> Iterable[Check]:
         for key, setting in entry.settings().items():
@@ -237,9 +350,54 @@ class SettingsKind(BaseKind):
                 None,
                 setting_entry(entry, key, setting, manifest),
                 partial(check_setting, key, setting.value),
-                line=manifest.line_of("settings", key),
+                at=("settings", key),
                 reads=Reads(app=True),
             )
+
+    def capture(self, context: "CaptureContext") -> CapturedSettings:
+        return capture_settings(context)
+
+    def compare_table(
+        self, entry: SettingsTable, items: CapturedSettings | None, comparison: "ComparisonWithBases"
+    ) -> CapturedSettings:
+        settings = items if items is not None else CapturedSettings(None)
+        compare_settings(entry, settings, comparison)
+        return settings
+
+    def write(self, out: "ManifestWriter", items: CapturedSettings | None, captured: "Captured[Any]") -> None:
+        if items is None or not (items.values or items.not_an_application):
+            return
+        out.section(self.section_title)
+        if items.not_an_application:
+            out.comment(f"{items.not_an_application}: no [settings] or [[middleware]] to read.")
+        if not items.values:
+            return
+        out.table("settings")
+        out.comment("false means disabled (None on the app)")
+        if items.inherited_people:
+            out.comment(
+                f"{', '.join(sorted(items.inherited_people))}: the bases' apply to every setting;"
+                ' give one its own with name = { value = ..., why = "..." }'
+            )
+        for name, value in items.values.items():
+            out.key(name, value, items.notes.get(name))
+        out.left_out(items.left_out, "[settings]")
+        out.people(inherited=items.inherited_people)
+
+    def summary(self, items: CapturedSettings | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items.values or {}) if items else 0, "setting")
+
+    def summary_notes(self, items: CapturedSettings | None) -> "list[SummaryNote]":
+        from ..captured import SummaryNote
+
+        if items is None:
+            return []
+        return [
+            *(SummaryNote(f"[settings] {name}: {why}", "inherited") for name, why in items.notes.items()),
+            *(SummaryNote(f"[settings]: {item.name} not written: {item.reason}") for item in items.left_out),
+        ]
 
 
 @hookimpl

@@ -10,9 +10,10 @@ which hold no secrets).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -23,33 +24,46 @@ from ..model import Entry, HeaderName, Policy
 from ..outcomes import Finding, NotApplicable, Undocumented
 from ..set_cookie import cookie_names
 from ..target import ProbeRequest, Target
-from .config import ConfigEntry, LiveConfig, shown_value
-from .middleware import MiddlewareEntry, added_options, described_entry, descriptions, match_entries, user_middleware
-from .settings import NO_SETTING, read_setting
+from .config import ConfigEntry, ConfigKind, LiveConfig, shown_value
+from .middleware import (
+    MiddlewareEntry,
+    MiddlewareKind,
+    added_options,
+    described_entry,
+    descriptions,
+    match_entries,
+    user_middleware,
+)
+from .settings import APPLICATION_SETTINGS, NO_SETTING, SettingsKind, read_setting
+
+if TYPE_CHECKING:
+    from ..captured import CaptureContext, Captured, ProbedPaths
+    from ..checks import ComparisonWithBases
+    from ..manifest_text import ManifestWriter
+    from .config import CapturedConfig
+    from .middleware import CapturedMiddleware
+    from .settings import CapturedSettings
 
 FRAMING_HEADERS = frozenset(
     {"content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date"}
 )
-APPLICATION_SETTINGS = (
-    "debug",
-    "docs_url",
-    "redoc_url",
-    "openapi_url",
-    "swagger_ui_oauth2_redirect_url",
-    "root_path",
-    "max_body_size",
-    "form_limits",
-)
-"""Attributes ``[settings]`` should speak about; the last two only where the
-installed FastAPI has them."""
+POLICY_STRICTNESS = {"off": 0, "warn": 1, "fail": 2}
+POLICIES = ("headers", "settings", "middleware", "config")
 
 
 class UndocumentedPolicy(Entry):
-    headers: Policy = "warn"
-    settings: Policy = "warn"
-    middleware: Policy = "warn"
-    config: Policy = "warn"
-    ignore_headers: list[HeaderName] = Field(default_factory=list)
+    """What to do with what is live but the manifest does not mention: fail
+    (a failing item), warn (a pytest warning and a summary line) or off."""
+
+    headers: Policy = Field(
+        default="warn", description="response headers and cookies on a probed path that no entry names"
+    )
+    settings: Policy = Field(default="warn", description="application attributes that `[settings]` omits")
+    middleware: Policy = Field(default="warn", description="middleware with no entry, and options an entry omits")
+    config: Policy = Field(default="warn", description="fields of the config object in neither `values` nor `secrets`")
+    ignore_headers: list[HeaderName] = Field(
+        default_factory=list, description="response headers never reported as undocumented"
+    )
 
     def default_name(self) -> str:
         return "undocumented"
@@ -73,22 +87,16 @@ def probed_paths(manifest: Manifest) -> list[str]:
     in manifest order: the same list in every process."""
     paths: dict[str, None] = dict.fromkeys(manifest.target.paths)
     for key, kind in manifest.kinds.items():
-        ask = getattr(kind, "probed_paths", None)
-        if ask is None:
-            continue
         for entry in manifest.entries(key):
-            paths.update(dict.fromkeys(ask(entry, manifest)))
+            paths.update(dict.fromkeys(kind.probed_paths(entry, manifest)))
     return list(paths)
 
 
 def documented_headers(manifest: Manifest) -> list[DocumentedHeader]:
     found: list[DocumentedHeader] = []
     for key, kind in manifest.kinds.items():
-        ask = getattr(kind, "documented_headers", None)
-        if ask is None:
-            continue
         for entry in manifest.entries(key):
-            found.extend(ask(entry, manifest))
+            found.extend(kind.documented_headers(entry, manifest))
     return found
 
 
@@ -97,13 +105,9 @@ def cookies_expected(manifest: Manifest) -> dict[str, list[str]]:
     (a ``[[cookie]]`` entry's own path): where a renamed cookie shows."""
     expected: dict[str, list[str]] = {}
     for key, kind in manifest.kinds.items():
-        ask_paths = getattr(kind, "probed_paths", None)
-        ask_headers = getattr(kind, "documented_headers", None)
-        if ask_paths is None or ask_headers is None:
-            continue
         for entry in manifest.entries(key):
-            cookies = [header.cookie for header in ask_headers(entry, manifest) if header.cookie]
-            for path in ask_paths(entry, manifest) if cookies else ():
+            cookies = [header.cookie for header in kind.documented_headers(entry, manifest) if header.cookie]
+            for path in kind.probed_paths(entry, manifest) if cookies else ():
                 expected.setdefault(path, []).extend(cookies)
     return expected
 
@@ -211,17 +215,148 @@ def undocumented_config(
     return outcome(policy.config, Finding(what, found))
 
 
+# -- prod-defaults init ---------------------------------------------------------------------
+
+
+def left_to_others(context: CaptureContext, name: str, path: str) -> bool:
+    """Response headers ``init`` writes no ``[[header]]`` for: framing,
+    cookies (each a ``[[cookie]]``), and those another kind's captured
+    entries document (a cache rule's Cache-Control on its paths)."""
+    return name in FRAMING_HEADERS or name == "set-cookie" or context.claimed_on(name, path)
+
+
+def intermittent_headers(context: CaptureContext) -> list[str]:
+    """Headers sent on one request but not the next: ``ignore_headers``."""
+    intermittent: dict[str, None] = {}
+    for item in context.responses:
+        for name in dict.fromkeys([*item.first.names(), *item.second.names()]):
+            if left_to_others(context, name, item.path):
+                continue
+            if not item.first.values(name) or not item.second.values(name):
+                intermittent[name] = None
+    return list(intermittent)
+
+
+class CapturedUndocumented:
+    """``[undocumented]`` as captured: the headers to ignore, and with
+    ``--extends`` what the bases already set (``bases_policies`` ``None``:
+    no bases)."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, intermittent: list[str]) -> None:
+        self.intermittent = intermittent
+        self.bases_policies: dict[str, str] | None = None
+        self.bases_ignore: list[str] = []
+        self.bases_have_config = False
+
+
+def policies(captured: Captured[Any]) -> dict[str, tuple[str, str | None]]:
+    """Every policy ``fail``, except where something live could not be
+    written down (a secret, a None), which would fail forever."""
+    result: dict[str, tuple[str, str | None]] = dict.fromkeys(POLICIES, ("fail", None))
+    settings: CapturedSettings | None = captured.items.get(SettingsKind.key)
+    middleware: list[CapturedMiddleware] | None = captured.items.get(MiddlewareKind.key)
+    config: CapturedConfig | None = captured.items.get(ConfigKind.key)
+    if settings is not None and settings.not_an_application:
+        reason = f"{settings.not_an_application}: nothing to read"
+        result["settings"] = ("off", reason)
+        result["middleware"] = ("off", reason)
+    if settings is not None and settings.left_out:
+        result["settings"] = ("warn", "not fail: some settings could not be written down (see [settings])")
+    if middleware and any(item.left_out for item in middleware):
+        result["middleware"] = ("warn", "not fail: some options could not be written down (see [[middleware]])")
+    if config and config.left_out:
+        result["config"] = ("warn", "not fail: some fields could not be written down (see [config])")
+    return result
+
+
+def policies_to_write(captured: Captured[Any], found: CapturedUndocumented) -> dict[str, tuple[str, str | None]]:
+    """:func:`policies`, less those the bases already set as strictly or
+    more loosely (the live app passes theirs), and the config policy when
+    only a base reads a config object."""
+    written = policies(captured)
+    if found.bases_policies is None:
+        return written
+    no_config = captured.items.get(ConfigKind.key) is None
+    for name, (policy, _) in list(written.items()):
+        theirs = found.bases_policies.get(name)
+        as_strict = theirs is not None and POLICY_STRICTNESS[theirs] <= POLICY_STRICTNESS[policy]
+        only_theirs = name == "config" and theirs is None and no_config and found.bases_have_config
+        if as_strict or only_theirs:
+            del written[name]
+    return written
+
+
+def headers_to_ignore(found: CapturedUndocumented) -> list[str]:
+    """``ignore_headers`` to write: replacing the bases' list, so theirs too."""
+    from ..inference import header_display_name
+
+    names = [header_display_name(name) for name in found.intermittent]
+    if found.bases_policies is None:
+        return names
+    theirs = {name.lower() for name in found.bases_ignore}
+    if all(name.lower() in theirs for name in names):
+        return []
+    return list(dict.fromkeys([*found.bases_ignore, *names]))
+
+
 class UndocumentedKind(BaseKind):
     key = "undocumented"
     many = False
     model = UndocumentedPolicy
     default_entry: ClassVar[bool] = True
     """Without an ``[undocumented]`` table every policy is ``warn``."""
+    documents_defaults = False
+    title = "What the manifest does not mention"
+    section_title = "what the manifest does not mention"
+    capture_order = 2
+    """After every kind whose captured entries decide the policies."""
+
+    def paths_to_capture(self, context: CaptureContext) -> ProbedPaths | None:
+        """Paths the bases' entries request: the merged manifest probes them
+        for undocumented headers, so what they answer is captured too."""
+        from ..captured import ProbedPaths
+
+        if context.bases is None:
+            return None
+        with_our_paths = dataclasses.replace(context.bases, target=context.target.spec)
+        paths = [path for path in probed_paths(with_our_paths) if path not in context.request.paths]
+        return ProbedPaths(tuple(paths), "requested by the bases' entries")
+
+    def capture(self, context: CaptureContext) -> CapturedUndocumented:
+        return CapturedUndocumented(intermittent_headers(context))
+
+    def compare_table(
+        self, entry: UndocumentedPolicy, items: CapturedUndocumented | None, comparison: ComparisonWithBases
+    ) -> CapturedUndocumented:
+        found = items if items is not None else CapturedUndocumented([])
+        found.bases_policies = {name: getattr(entry, name) for name in POLICIES if name in entry.model_fields_set}
+        found.bases_ignore = list(entry.ignore_headers)
+        found.bases_have_config = comparison.bases.section(ConfigKind.key) is not None
+        return found
+
+    def write(self, out: ManifestWriter, items: CapturedUndocumented | None, captured: Captured[Any]) -> None:
+        found = items if items is not None else CapturedUndocumented([])
+        written = policies_to_write(captured, found)
+        ignore = headers_to_ignore(found)
+        if not written and not ignore:
+            return
+        out.section(self.section_title)
+        out.table("undocumented")
+        for key, (policy, comment) in written.items():
+            out.key(key, policy, comment)
+        if ignore:
+            out.key("ignore_headers", ignore, "sent on one request and not the next")
+
+    def summary(self, items: Any) -> None:
+        return None
 
     def checks(self, entry: UndocumentedPolicy, manifest: Manifest) -> Iterable[Check]:
         def check(name: str, detail: str | None, run: Any, reads: Reads | None) -> Check:
-            line = manifest.line_of("undocumented", name)
-            return Check("undocumented", name, detail, entry, run, line=line, reads=reads)
+            at = ("undocumented", name)
+            return Check("undocumented", name, detail, entry, run, at=at, reads=reads)
 
         # Headers and settings only read responses and app attributes;
         # middleware and config may import the classes and settings they name.

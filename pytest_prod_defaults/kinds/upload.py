@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import http
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..bodies import DEFAULT_CONTENT_TYPE, GeneratedBody, multipart_overhead
 from ..checks import BaseKind, Check
@@ -28,20 +28,35 @@ from ..outcomes import Drift
 from ..sizes import format_size
 from ..target import ProbeRequest, Target
 
+if TYPE_CHECKING:
+    from ..captured import CaptureContext, SummaryNote
+    from ..manifest_text import ManifestWriter
+
 _FIELD_NAME = re.compile(r'[^"\\\x00-\x1f\x7f]+')
 _CONTENT_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(\s*;[\x20-\x7e]*)?")
 DEFAULT_FIELD = "file"
 
 
 class UploadEntry(Entry):
-    name: str
-    path: UrlPath
-    method: HttpMethod = "POST"
-    encoding: Literal["raw", "multipart"] = "raw"
-    field: str | None = None
-    content_type: str | None = None
-    max_bytes: ByteSize
-    over_limit_status: HttpStatus = 413
+    """A request body limit holds at, and just past, its size: three items,
+    at the limit, over it with Content-Length, and over it streamed."""
+
+    name: str = Field(description="names the entry's items: `upload:<name>[at-limit]`")
+    path: UrlPath = Field(description="where the body is sent")
+    method: HttpMethod = Field(default="POST", description="the method it is sent with")
+    encoding: Literal["raw", "multipart"] = Field(
+        default="raw", description="raw: the body as it is; multipart: a form with one file"
+    )
+    field: str | None = Field(default=None, description='multipart only: the form field of the file (default "file")')
+    content_type: str | None = Field(
+        default=None,
+        description="raw: the request's Content-Type; multipart: the file part's (default application/octet-stream)",
+    )
+    max_bytes: ByteSize = Field(
+        description="the largest request body accepted, multipart framing included: integer bytes, or a size"
+        ' with B, KB, MB, GB, KiB, MiB, GiB ("1 MiB")'
+    )
+    over_limit_status: HttpStatus = Field(default=413, description="the status a body over the limit is answered with")
 
     @field_validator("field")
     @classmethod
@@ -158,10 +173,111 @@ def check_upload(entry: UploadEntry, probe: UploadProbe, target: Target) -> None
         raise Drift(what, f"{rejected} for {format_size(size)}", describe_status(status), detail)
 
 
+FIRST_UPLOAD_SIZE = 1024
+UPLOAD_METHOD = "POST"
+
+
+class CapturedUpload:
+    """An upload limit as ``init`` found it: the largest body accepted, the
+    answer to one byte more, and a waiver when the limit reads only the header."""
+
+    # Not a dataclass: this module is imported on every checking run, and a
+    # dataclass is built (its __init__ compiled) at import; init alone uses it.
+
+    def __init__(self, name: str, path: str, max_bytes: int, over_limit_status: int) -> None:
+        self.name = name
+        self.path = path
+        self.max_bytes = max_bytes
+        self.over_limit_status = over_limit_status
+        self.skip: str | None = None
+
+
+class UploadLimitSearch:
+    """``init --upload PATH``: the largest body each path accepts."""
+
+    def __init__(self, context: CaptureContext) -> None:
+        self.context = context
+
+    def send(self, path: str, size: int, content_length: bool = True) -> int:
+        body = GeneratedBody.raw(size)
+        headers = [("Content-Type", body.content_type)]
+        if content_length:
+            headers.append(("Content-Length", str(size)))
+        how = "" if content_length else ", streamed"
+        self.context.progress(f"{UPLOAD_METHOD} {path}: {format_size(size)}{how}")
+        response = self.context.target.send_body(ProbeRequest(path, UPLOAD_METHOD, tuple(headers)), body.chunks)
+        return response.status
+
+    def limit(self, path: str, name: str) -> CapturedUpload | None:
+        """The largest body ``path`` accepts: doubling until a size is
+        rejected, then a binary search between the last accepted size and the
+        first rejected one. Bodies are generated as they are sent, so memory
+        stays flat however large the limit. ``None`` (and a note) when no
+        size up to the cap is rejected."""
+        from ..captured import CaptureError
+
+        accepted_status = self.send(path, 1)
+        if accepted_status in (404, 405):
+            raise CaptureError(
+                f"--upload {path}: {UPLOAD_METHOD} {path} answered {accepted_status}: no upload route there"
+            )
+        if accepted_status == 413:
+            raise CaptureError(f"--upload {path}: {UPLOAD_METHOD} {path} rejects even a 1-byte body with 413")
+
+        def rejected(status: int) -> bool:
+            return status >= 400 and status != accepted_status
+
+        cap = self.context.request.upload_cap
+        largest_accepted, smallest_rejected, rejection = 1, 0, 0
+        size = FIRST_UPLOAD_SIZE
+        while True:
+            size = min(size, cap)
+            status = self.send(path, size)
+            if rejected(status):
+                smallest_rejected, rejection = size, status
+                break
+            largest_accepted = size
+            if size >= cap:
+                self.context.notes.append(
+                    f"{UPLOAD_METHOD} {path} answered {accepted_status} to every size up to {format_size(cap)}"
+                    " (--upload-cap): no limit found, no [[upload]] entry written"
+                )
+                return None
+            size *= 2
+        while smallest_rejected - largest_accepted > 1:
+            middle = (largest_accepted + smallest_rejected) // 2
+            status = self.send(path, middle)
+            if rejected(status):
+                smallest_rejected, rejection = middle, status
+            else:
+                largest_accepted = middle
+        upload = CapturedUpload(name, path, largest_accepted, rejection)
+        streamed = self.send(path, largest_accepted + 1, content_length=False)
+        if streamed != rejection:
+            upload.skip = (
+                f"{format_size(largest_accepted + 1)} streamed without Content-Length was answered {streamed},"
+                f" not {rejection}: the limit reads only the header; fix the app, then remove this skip"
+            )
+        return upload
+
+
+def unique_upload_name(path: str, taken: set[str]) -> str:
+    segments = [segment for segment in path.split("?", 1)[0].split("/") if segment]
+    name = segments[-1] if segments else "upload"
+    if name in taken:
+        name = path
+    taken.add(name)
+    return name
+
+
 class UploadKind(BaseKind):
     key = "upload"
     many = True
     model = UploadEntry
+    title = "Upload limits"
+    section_title = "upload limits (the largest body accepted)"
+    capture_order = 1
+    """Last: it sends many requests, each a body of its own."""
 
     def checks(self, entry: UploadEntry, manifest: Manifest) -> Iterable[Check]:
         for probe in PROBES:
@@ -169,6 +285,32 @@ class UploadKind(BaseKind):
 
     def probed_paths(self, entry: UploadEntry, manifest: Manifest) -> Iterable[str]:
         return ()  # uploads are not GETs: nothing for the undocumented-headers check to look at
+
+    def capture(self, context: CaptureContext) -> list[CapturedUpload]:
+        search = UploadLimitSearch(context)
+        names: set[str] = set()
+        found = (search.limit(path, unique_upload_name(path, names)) for path in context.request.uploads)
+        return [upload for upload in found if upload is not None]
+
+    def write_entry(self, out: ManifestWriter, upload: CapturedUpload) -> None:
+        out.table("upload", many=True)
+        out.key("name", upload.name)
+        out.key("path", upload.path)
+        out.key("max_bytes", upload.max_bytes, format_size(upload.max_bytes))
+        out.key("over_limit_status", upload.over_limit_status, "the answer to one byte more")
+        if upload.skip:
+            out.key("skip", upload.skip)
+        out.people()
+
+    def summary(self, items: Sequence[CapturedUpload] | None) -> str | None:
+        from ..captured import counted
+
+        return counted(len(items or ()), "upload limit")
+
+    def summary_notes(self, items: Sequence[CapturedUpload] | None) -> list[SummaryNote]:
+        from ..captured import SummaryNote
+
+        return [SummaryNote(f"upload {upload.name}: {upload.skip}", "waived") for upload in items or () if upload.skip]
 
 
 @hookimpl
