@@ -23,7 +23,7 @@ OPEN_ENDED = ("text/event-stream",)
 their head has come, there is no end to wait for."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProbeRequest:
     """One distinct request; equal requests share one response."""
 
@@ -106,7 +106,7 @@ class RequestTimedOut(RequestFailed):
     """A request had no answer within ``[target].timeout``."""
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, slots=True)
 class Reads:
     """What a check reads through the target, declared on :class:`Check`
     (``Check(..., reads=Reads(ProbeRequest("/")))``): the responses to

@@ -282,9 +282,15 @@ class Target:
         """A view of ``reads``, fetching (importing, starting, requesting)
         what is not here yet, in the order declared; a read that fails is
         held as its failure, for the check to meet where it reads it."""
-        responses = [(request, _read(self.response, request)) for request in reads.requests]
+        # Once per item that declares its reads: no more than it needs.
+        responses: list[tuple[ProbeRequest, ProbeResponse | Failed]] = []
+        for request in reads.requests:
+            try:
+                responses.append((request, self.response(request)))
+            except (TargetUnavailable, NotApplicable) as exc:
+                responses.append((request, Failed(exc)))
         app = _read(self.app) if reads.app else NOT_DECLARED
-        objects = {reference: _read(self.load, reference) for reference in reads.objects}
+        objects = {reference: _read(self.load, reference) for reference in reads.objects} if reads.objects else None
         return TargetView(self.spec, self.base_url, self.redact, responses, app, objects)
 
 
