@@ -18,6 +18,8 @@ def lowest(session: nox.Session) -> None:
 
 @nox.session
 def newest(session: nox.Session) -> None:
-    """The newest release of everything."""
-    session.install("--upgrade", "-e", ".[test]")
+    """The newest release of everything, and mypy: the package and the tests
+    type-check (``tests/test_types.py``), on the newest releases only, as
+    type stubs change with the versions."""
+    session.install("--upgrade", "-e", ".[test]", "mypy", "types-regex", "types-PyYAML")
     session.run("pytest")

@@ -13,12 +13,11 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from .checks import CheckKind, completed
-from .extends import ExtendsError, Locator, resolve
+from .extends import ExtendsError, Locator, Mergeable, resolve
 from .manifest_problems import ManifestError, Problem, described_key, format_key, problem_message, shown
 from .model import Entry, Profile, Service, Target, is_header_name
 from .redaction import Redactor
@@ -35,13 +34,33 @@ SUPPORTED_VERSIONS = (1,)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+class LoadableKind(Mergeable, Protocol):
+    """What loading asks of a kind: its table, its entry model, whether the
+    table applies when left out. The whole interface,
+    :class:`~pytest_prod_defaults.checks.CheckKind`, is written in terms of a
+    :class:`Manifest`, so it is not imported here (no import cycle)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def model(self) -> type[Entry]: ...
+
+    @property
+    def default_entry(self) -> bool: ...
+
+
 @dataclass
 class Manifest:
     path: Path
     version: int
     service: Service
     target: Target
-    kinds: dict[str, CheckKind]
+    kinds: dict[str, Any]
+    """The kinds this manifest was loaded with, by key: each a
+    :class:`~pytest_prod_defaults.checks.CheckKind` (the registry completes
+    them), typed loosely here because that protocol is written in terms of
+    this class."""
     sections: dict[str, list[Entry]] = field(default_factory=dict)
     locator: Locator | None = None
     profile: Profile | None = None
@@ -70,7 +89,7 @@ class Manifest:
         return self.path.parent
 
 
-def manifest_model(kinds: Iterable[CheckKind], require_target: bool = True) -> type[BaseModel]:
+def manifest_model(kinds: Iterable[LoadableKind], require_target: bool = True) -> type[BaseModel]:
     """The pydantic model of a whole manifest with these kinds' sections."""
     fields: dict[str, Any] = {
         "version": (int, 1),
@@ -229,7 +248,7 @@ def _header_value_fault(value: str) -> str | None:
 
 def load_manifest(
     path: str | os.PathLike[str],
-    kinds: Iterable[CheckKind],
+    kinds: Iterable[LoadableKind],
     *,
     text: str | None = None,
     target_overrides: Mapping[str, Any] | None = None,
@@ -248,7 +267,7 @@ def load_manifest(
     Raises :class:`ManifestError`.
     """
     path = Path(path)
-    kinds = [completed(kind) for kind in kinds]
+    kinds = list(kinds)
     name = str(path)
     text, data = _parse_document(name, _read_text(path) if text is None else text)
     lines = KeyLines(text)
