@@ -168,12 +168,10 @@ class ProbeLoop(LoopWatch):
             said = str(exc) if isinstance(exc, RequestTimedOut) else ""
             raise self.timed_out_on(what, said or f"{what} did not answer within {limit or f'{timeout:g} s'}") from None
 
-    def call_while_moving(
-        self, coro: Coroutine[Any, Any, T], progress: BodyProgress, timeout: float, what: str, said: str
-    ) -> T:
-        """Run ``coro`` for as long as it keeps moving: ``timeout`` bounds
-        each wait between two moves of ``progress``, not the whole; ``said``
-        is the failure when one runs out."""
+    def call_while_moving(self, coro: Coroutine[Any, Any, T], progress: BodyProgress, timeout: float, what: str) -> T:
+        """Run ``coro``, sending a body for ``what``, for as long as it keeps
+        moving: ``timeout`` bounds each wait between two moves of
+        ``progress``, not the whole exchange."""
         try:
             self.check_app(what)
         except TargetUnavailable:
@@ -187,6 +185,7 @@ class ProbeLoop(LoopWatch):
             except FutureTimeout:
                 if time.monotonic() - progress.last >= timeout:
                     future.cancel()
+                    said = f"{what} neither read more of the body nor answered within [target].timeout = {timeout:g} s"
                     raise self.timed_out_on(what, said) from None
 
     def check_app(self, what: str) -> None:

@@ -70,12 +70,11 @@ async def call_app(
     kept = bytearray()
     body_ended = body is None
     sent_empty = False
-    body_sent = 0
     answered = asyncio.Event()
     finished = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
-        nonlocal body_ended, sent_empty, body_sent
+        nonlocal body_ended, sent_empty
         if body_ended:
             if not sent_empty:
                 sent_empty = True
@@ -91,7 +90,6 @@ async def call_app(
         except StopAsyncIteration:
             body_ended = sent_empty = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        body_sent += len(chunk)
         on_progress()
         return {"type": "http.request", "body": chunk, "more_body": True}
 
@@ -147,6 +145,4 @@ async def call_app(
             if not running.done():
                 running.cancel()
     elapsed = time.perf_counter() - started
-    return ProbeResponse(
-        status if status is not None else 500, response_headers, bytes(kept), elapsed, complete, body_sent
-    )
+    return ProbeResponse(status if status is not None else 500, response_headers, bytes(kept), elapsed, complete)

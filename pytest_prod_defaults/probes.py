@@ -46,8 +46,9 @@ class ProbeResponse:
     """False: a stream, its body cut off at ``[target].timeout`` (or at once,
     for server-sent events) and ``body`` what had come by then."""
     body_sent: int = 0
-    """Bytes of a streamed request body handed to the app or the connection
-    before the answer (0 for a request sent without one)."""
+    """Bytes of a streamed request body handed to the connection before the
+    answer, as the upload client counts them (:mod:`.upload_client`); not
+    counted in-process, where the app pulls each chunk itself."""
 
     def values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive)."""

@@ -247,8 +247,7 @@ class Target:
         timeout = self.spec.timeout
         progress = BodyProgress()
         sending = self._transport.send_body(request, self.request_headers(request), body, progress.moved, timeout)
-        said = f"{what} neither read more of the body nor answered within [target].timeout = {timeout:g} s"
-        return self.learned(loop.call_while_moving(sending, progress, timeout, what, said))
+        return self.learned(loop.call_while_moving(sending, progress, timeout, what))
 
     def learned(self, response: ProbeResponse) -> ProbeResponse:
         """``response``, its credentials now hidden wherever they show: the
