@@ -61,8 +61,8 @@ class TargetView:
         self.spec = spec
         self.base_url = base_url
         self.redact = redact
-        # Pairs, not a dict: a check declares a request or two, and the
-        # fast path runs this once per item.
+        # Pairs, not a dict: a check declares a request or two, and every
+        # item that declares its reads builds one view.
         self._responses = responses
         self._app = app
         self._objects: Mapping[str, Any] = objects or {}
