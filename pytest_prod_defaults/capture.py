@@ -30,7 +30,7 @@ from .captured import (
     Progress,
 )
 from .model import Target as TargetSpec
-from .redaction import redacted_output
+from .process_output import redacted_output
 from .target import ProbeRequest, Target
 
 if TYPE_CHECKING:

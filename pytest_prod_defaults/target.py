@@ -25,7 +25,8 @@ from .app_loop import BodyProgress, ProbeLoop
 from .model import Target as TargetSpec
 from .outcomes import NotApplicable, TargetUnavailable
 from .probes import BODY_LIMIT, ProbeRequest, ProbeResponse, Reads, RequestFailed
-from .redaction import MIN_COOKIE_LENGTH, NotYet, Redactor, redacted_output, secret_name
+from .process_output import redacted_output
+from .redaction import MIN_COOKIE_LENGTH, NotYet, Redactor, secret_name
 from .transport import DEFAULT_BASE_URL, Content, Transport
 from .view import NOT_DECLARED, Failed, TargetView
 

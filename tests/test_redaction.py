@@ -213,7 +213,8 @@ def test_output_written_to_the_file_descriptors_is_shown_redacted() -> None:
     program = textwrap.dedent(
         """
         import logging, os, sys
-        from pytest_prod_defaults.redaction import Redactor, redacted_output
+        from pytest_prod_defaults.process_output import redacted_output
+        from pytest_prod_defaults.redaction import Redactor
 
         redact = Redactor({"fd-s3cret": "${TOKEN}"})
         with redacted_output(redact):
