@@ -248,7 +248,9 @@ class DefaultItem(pytest.Item):
         return self.result
 
     def runtest(self) -> None:
-        witness = self.config.stash[SESSION_KEY].witness()
+        # Only a check that may run the app's code can end the process; one
+        # judged from what is here already need not be named to the witness.
+        witness = self.config.stash[SESSION_KEY].witness() if self.run.reaches_the_app(self.check) else None
         if witness is not None:
             witness.checking(self.nodeid)
         try:

@@ -69,6 +69,11 @@ class DefaultsRun:
         # check that declares its reads may use.
         return list(check.run(cast("Target", self.target.view(check.reads))) or ())
 
+    def reaches_the_app(self, check: Check) -> bool:
+        """Whether running ``check`` may run the app's code or send a
+        request: not when everything it declares it reads is here already."""
+        return check.reads is None or not self.target.holds(check.reads)
+
     def close(self, hurry: bool = False) -> None:
         self.target.close(hurry)
 

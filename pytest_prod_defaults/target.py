@@ -278,6 +278,16 @@ class Target:
 
     # -- a read-only view for a check that declares its reads -------------
 
+    def holds(self, reads: Reads) -> bool:
+        """Whether everything ``reads`` names is here already (a response or
+        a remembered failure, the app, each object): a view of it then runs
+        none of the app's code and sends nothing."""
+        return (
+            all(request in self._responses or (request, None) in self._failures for request in reads.requests)
+            and (not reads.app or self._app is not None or self.spec.app is None)
+            and all(reference in self._objects for reference in reads.objects)
+        )
+
     def view(self, reads: Reads) -> TargetView:
         """A view of ``reads``, fetching (importing, starting, requesting)
         what is not here yet, in the order declared; a read that fails is

@@ -130,12 +130,23 @@ def test_under_uvicorn_sys_exit_in_a_route_ends_the_server_and_later_items_say_s
     result = project.run()
     assert time.monotonic() - started < 3 * 2 + 6  # no item waits more than its timeout
     result.assert_outcomes(passed=1, failed=3)
-    result.stdout.fnmatch_lines(
+    # The 500 uvicorn writes for the route's SystemExit races the exit
+    # itself: either answer names what happened to GET /exit.
+    exit_failure = [
+        line
+        for line in result.stdout.lines
+        if line.startswith(("header X-Content-Type-Options on /exit:", "header:X-Content-Type-Options[/exit]:"))
+    ]
+    assert exit_failure in (
+        ["header X-Content-Type-Options on /exit: documented 'nosniff', live missing (GET /exit answered 500)"],
         [
-            "header X-Content-Type-Options on /exit: documented 'nosniff', live missing (GET /exit answered 500)",
-            # sent or not (uvicorn may still be winding down): the cause is named
-            "*GET /after *: uvicorn stopped serving: the app raised SystemExit(3), which ends uvicorn",
+            "header:X-Content-Type-Options[/exit]: target unavailable: GET /exit:"
+            " RemoteProtocolError: Server disconnected without sending a response."
         ],
+    ), exit_failure
+    result.stdout.fnmatch_lines(
+        # sent or not (uvicorn may still be winding down): the cause is named
+        ["*GET /after *: uvicorn stopped serving: the app raised SystemExit(3), which ends uvicorn"],
         consecutive=False,
     )
     output = result.stdout.str() + result.stderr.str()

@@ -578,6 +578,27 @@ def test_a_check_reads_a_view_of_what_it_declares_fetched_once_for_every_check(p
         run_.close()
 
 
+def test_only_a_check_that_may_run_the_app_is_named_to_the_crash_witness(project: Project) -> None:
+    # The witness names the check running when the process ends abruptly:
+    # one judged from responses already here runs none of the app's code.
+    project.app(APP)
+    text = manifest() + '\n[[upload]]\nname = "avatar"\npath = "/upload"\nmax_bytes = 100\n'
+    run_ = open_run(project, text)
+    try:
+        by_id = {check.id: check for check in run_.checks()}
+        first, second = by_id["header:X-Default-0[/a]"], by_id["header:X-Default-1[/a]"]
+        upload = next(check for check in run_.checks() if check.kind == "upload")
+        assert run_.reaches_the_app(first) and run_.reaches_the_app(second)
+        run_.run_check(first)  # GET /a
+        assert not run_.reaches_the_app(second)
+        assert run_.reaches_the_app(by_id["header:X-Default-0[/b]"])  # /b not fetched yet
+        assert run_.reaches_the_app(upload)  # sends its own requests, every time
+        assert not run_.target.holds(Reads(ProbeRequest("/a"), objects=["app:settings"]))
+        assert run_.target.holds(Reads(ProbeRequest("/a"), app=True))  # the app started with the GET
+    finally:
+        run_.close()
+
+
 def test_checks_that_send_requests_declare_no_reads_and_are_handed_the_target(project: Project) -> None:
     project.app(APP)
     text = manifest() + '\n[[upload]]\nname = "avatar"\npath = "/upload"\nmax_bytes = 100\n'
