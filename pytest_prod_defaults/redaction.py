@@ -319,6 +319,8 @@ class Redactor:
         self._sources: list[SecretsSource] = []
         self._lock = threading.RLock()
         self._asking = False
+        self._asker: threading.Thread = threading.main_thread()
+        """The thread sources are asked on: the one that imports the app."""
 
     @classmethod
     def for_target(cls, headers: Mapping[str, str], environment: Mapping[str, str] | None = None) -> Redactor:
@@ -349,19 +351,28 @@ class Redactor:
         with self._lock:
             self._sources.append(source)
 
+    def ask_on_this_thread(self) -> None:
+        """Sources are asked on the calling thread from now on: the one the
+        checks run on, which imports the app. The main thread unless said
+        otherwise; an xdist worker may run its tests on another."""
+        self._asker = threading.current_thread()
+
     def ask_sources(self) -> None:
         """Ask the sources now (the target does once the app is imported,
-        before it starts and logs). Only on the main thread: a source may
-        import the app's modules, which some apps allow only there
-        (``signal.signal``); guarded, as a source importing the app may log
-        and the log filter redacts."""
-        if not self._sources or threading.current_thread() is not threading.main_thread():
+        before it starts and logs). Only on the thread that imports the app
+        (:meth:`ask_on_this_thread`): a source may import the app's modules,
+        which some apps allow only on the main thread (``signal.signal``),
+        and the app's own threads (its loop, uvicorn's) must not import
+        them; guarded, as a source importing the app may log and the log
+        filter redacts."""
+        if not self._sources or threading.current_thread() is not self._asker:
             return
         if not self._lock.acquire(timeout=10):
             return
+        if self._asking:  # asked again from within a source: the outer asking goes on
+            self._lock.release()
+            return
         try:
-            if self._asking:
-                return
             self._asking = True
             waiting, self._sources = self._sources, []
             for source in waiting:

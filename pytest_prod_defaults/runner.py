@@ -32,6 +32,9 @@ class DefaultsRun:
         # Asked when the first text is shown, in whichever process shows it:
         # an xdist worker that never ran a config item hides its secrets too.
         manifest.redact.add_source(run.known_secrets)
+        # The thread that opens the run runs its checks and imports the app:
+        # not the main thread in an xdist worker that runs its tests on another.
+        manifest.redact.ask_on_this_thread()
         return run
 
     def known_secrets(self) -> list[str]:

@@ -333,3 +333,54 @@ def test_a_warning_the_app_raises_with_a_credential_is_shown_redacted(
         consecutive=False,
     )
     assert token not in result.stdout.str() + result.stderr.str()
+
+
+THREAD_APP = """
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Settings(BaseModel):
+        app_env: str = "production"
+        api_token: str = "plain-Api-T0ken-77q"
+
+    settings = Settings()
+    app = FastAPI()
+"""
+
+
+def test_a_run_opened_off_the_main_thread_learns_the_config_secrets_there(project: Project) -> None:
+    # An xdist worker may run its session, collection and checks alike, on a
+    # thread that is not the main one: its config secrets were never asked
+    # for there, and the app's startup log showed a token (found by CI, one
+    # run in a few).
+    import threading
+
+    from pytest_prod_defaults.registry import builtin_kind_modules, ordered_kinds
+    from pytest_prod_defaults.runner import DefaultsRun
+
+    project.app(THREAD_APP)
+    project.manifest(
+        """
+        [target]
+        app = "app:app"
+
+        [config]
+        object = "app:settings"
+        secrets = ["api_token"]
+        """
+    )
+    kinds = ordered_kinds([module.pytest_prod_defaults_kinds() for module in builtin_kind_modules()])
+    shown: dict[str, str] = {}
+
+    def on_a_worker_thread() -> None:
+        run = DefaultsRun.open(project.path / "defaults.toml", kinds)
+        try:
+            run.target.app()  # imports the app, and asks what to hide before it starts
+            shown["worker"] = run.manifest.redact("starting with api token plain-Api-T0ken-77q")
+        finally:
+            run.close()
+
+    worker = threading.Thread(target=on_a_worker_thread, name="Dummy-worker")
+    worker.start()
+    worker.join(30)
+    assert shown == {"worker": "starting with api token <redacted>"}
