@@ -54,6 +54,21 @@ def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None
     return ProcessRun(seconds, usage.ru_maxrss / 1024, process.returncode, text, usage.ru_utime + usage.ru_stime)
 
 
+# ``{headers}`` headers from a plain ASGI app (no FastAPI to import): the
+# plugin's own cost, without an app's. A template: ``.format(headers=N)``.
+PLAIN_APP = """
+HEADERS = [(f"x-default-{{i:03d}}".encode(), f"value-{{i}}".encode()) for i in range({headers})]
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"11"), *HEADERS]
+    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
+    await send({{"type": "http.response.body", "body": b'{{"ok":true}}'}})
+"""
+
+
 PYCACHE = Path(tempfile.gettempdir()) / "pytest-prod-defaults-bench-pycache"
 
 

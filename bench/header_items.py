@@ -37,6 +37,7 @@ import tempfile
 from pathlib import Path
 
 from benchlib import (
+    PLAIN_APP,
     ProcessRun,
     interleaved,
     machine,
@@ -77,19 +78,6 @@ for number in range({paths}):
     app.add_api_route(f"/page/{{number}}", page, methods=["GET"])
 """
 
-# The same headers from a plain ASGI app (no FastAPI to import): the
-# plugin's own cost, without the app's.
-PLAIN_APP = """
-HEADERS = [(f"x-default-{{i:03d}}".encode(), f"value-{{i}}".encode()) for i in range({headers})]
-
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"11"), *HEADERS]
-    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
-    await send({{"type": "http.response.body", "body": b'{{"ok":true}}'}})
-"""
 
 BARE_CONFTEST = """
 import tomllib

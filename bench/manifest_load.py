@@ -30,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from benchlib import (
+    PLAIN_APP,
     PYTHON,
     ROOT,
     interleaved,
@@ -45,17 +46,6 @@ from benchlib import (
 
 HEADERS = 100
 
-APP = """
-HEADERS = [(f"x-default-{{i:03d}}".encode(), f"value-{{i}}".encode()) for i in range({headers})]
-
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"11"), *HEADERS]
-    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
-    await send({{"type": "http.response.body", "body": b'{{"ok":true}}'}})
-"""
 
 # Run in a child with one checkout on PYTHONPATH: prints the seconds of
 # each step, the best of ``repeat`` (a load is short, a child is not).
@@ -109,7 +99,7 @@ def write_project(root: Path, entries: int) -> Path:
     project = root / "project"
     project.mkdir()
     paths_count = entries // HEADERS
-    (project / "app.py").write_text(APP.format(headers=HEADERS))
+    (project / "app.py").write_text(PLAIN_APP.format(headers=HEADERS))
     manifest = ["version = 1", "", "[service]", 'owner = "platform-team"', "", "[target]", 'app = "app:app"', ""]
     for n in range(paths_count):
         for i in range(HEADERS):
